@@ -1,0 +1,173 @@
+"""Load config: base.yaml, then conf/<env>.yaml, then environment variables, then the pipeline.
+
+Environment variable overrides use the key path in upper case joined by double underscores,
+prefixed ``MODELSCALE__``; the value is parsed as YAML::
+
+    MODELSCALE__SPARK__SHUFFLE_PARTITIONS=8
+    MODELSCALE__DELTA__ENGINE=delta-rs
+
+String values may contain ``${home}`` (MODELSCALE_HOME), ``${env}`` (environment name) and
+``${conf}`` (the conf directory). Every error names the file and the key path.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from modelscale.config.models import AppConfig, PipelineConfig, Settings
+from modelscale.errors import ConfigError
+from modelscale.home import modelscale_home
+
+ENV_PREFIX = "MODELSCALE__"
+CONF_ENV = "MODELSCALE_CONF"
+_PLACEHOLDER = re.compile(r"\$\{(home|env|conf)\}")
+
+
+def default_conf_dir() -> Path:
+    """``$MODELSCALE_CONF``, else ``./conf``, else the repository's conf next to lib/."""
+    if os.environ.get(CONF_ENV):
+        return Path(os.environ[CONF_ENV]).resolve()
+    here = Path.cwd() / "conf"
+    if (here / "base.yaml").exists():
+        return here.resolve()
+    return (Path(__file__).resolve().parents[3] / "conf").resolve()
+
+
+def list_pipelines(conf_dir: Path | None = None) -> list[str]:
+    """Names of the pipelines declared under ``conf/pipelines``."""
+    folder = (conf_dir or default_conf_dir()) / "pipelines"
+    return sorted(p.stem for p in folder.glob("*.yaml"))
+
+
+def load_config(
+    env: str = "local",
+    pipeline: str | None = None,
+    conf_dir: Path | str | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> AppConfig:
+    """Resolve and validate the config for ``env`` and optionally one pipeline."""
+    conf = Path(conf_dir).resolve() if conf_dir else default_conf_dir()
+    home = modelscale_home()
+    base_file = conf / "base.yaml"
+    env_file = conf / f"{env}.yaml"
+    if not env_file.exists():
+        known = sorted(p.stem for p in conf.glob("*.yaml") if p.stem != "base")
+        raise ConfigError(f"unknown environment {env!r}: {env_file} does not exist (known: {', '.join(known)})")
+
+    origins: dict[tuple[str, ...], str] = {}
+    merged: dict[str, Any] = {}
+    for f in (base_file, env_file):
+        _merge(merged, _read_yaml(f), str(f), origins, ())
+    _merge(merged, _env_overrides(), "environment variables", origins, ())
+    if overrides:
+        _merge(merged, overrides, "command-line overrides", origins, ())
+    merged["env"] = env
+    merged["home"] = str(home)
+    merged = _interpolate(merged, {"home": str(home), "env": env, "conf": str(conf)})
+    settings = _validate(Settings, merged, origins, str(env_file))
+
+    pipeline_cfg = None
+    if pipeline:
+        p_file = conf / "pipelines" / f"{pipeline}.yaml"
+        if not p_file.exists():
+            raise ConfigError(
+                f"unknown pipeline {pipeline!r}: {p_file} does not exist "
+                f"(known: {', '.join(list_pipelines(conf)) or 'none'})"
+            )
+        raw = _interpolate(_read_yaml(p_file), {"home": str(home), "env": env, "conf": str(conf)})
+        raw.setdefault("name", pipeline)
+        pipeline_cfg = _validate(PipelineConfig, raw, {}, str(p_file))
+    return AppConfig(settings=settings, pipeline=pipeline_cfg)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
+def _merge(
+    into: dict[str, Any], new: dict[str, Any], origin: str, origins: dict[tuple[str, ...], str], path: tuple[str, ...]
+) -> None:
+    """Deep-merge ``new`` into ``into`` and remember which file set each key."""
+    for key, value in new.items():
+        here = (*path, str(key))
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value, origin, origins, here)
+        else:
+            into[key] = value
+        origins[here] = origin
+
+
+def _env_overrides() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, raw in os.environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__") if k]
+        if not keys:
+            continue
+        node = out
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        try:
+            node[keys[-1]] = yaml.safe_load(raw) if raw != "" else None
+        except yaml.YAMLError:
+            node[keys[-1]] = raw
+    return out
+
+
+def _interpolate(value: Any, subs: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return _PLACEHOLDER.sub(lambda m: subs[m.group(1)], value)
+    if isinstance(value, dict):
+        return {k: _interpolate(v, subs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, subs) for v in value]
+    return value
+
+
+def _validate(model: type, data: dict[str, Any], origins: dict[tuple[str, ...], str], default_origin: str):
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origins, default_origin)) from None
+
+
+def _describe(exc: ValidationError, origins: dict[tuple[str, ...], str], default_origin: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        key = ".".join(loc) or "(top level)"
+        origin = _origin_of(loc, origins, default_origin)
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            if "input" in err and not isinstance(err["input"], dict | list):
+                msg += f" (got {err['input']!r})"
+        lines.append(f"{origin}: {key}: {msg}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _origin_of(loc: tuple[str, ...], origins: dict[tuple[str, ...], str], default: str) -> str:
+    for n in range(len(loc), 0, -1):
+        if loc[:n] in origins:
+            return origins[loc[:n]]
+    return default

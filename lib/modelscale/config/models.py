@@ -1,0 +1,177 @@
+"""The config schema: environment settings, pipeline declarations and their union.
+
+`Settings` comes from ``conf/base.yaml`` + ``conf/<env>.yaml``; `PipelineConfig` from
+``conf/pipelines/<name>.yaml``. Both are strict: an unknown key or a wrong type is an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from modelscale.config.base import StrictModel
+from modelscale.config.types import check_type_name
+
+# --------------------------------------------------------------------------- settings
+
+
+class SparkSettings(StrictModel):
+    """How the Spark session is found or built."""
+
+    master: str = "local[2]"
+    app_name: str = "modelscale"
+    connect_url: str | None = None
+    shuffle_partitions: int = Field(4, ge=1)
+    driver_memory: str = "2g"
+    ui_enabled: bool = False
+    conf: dict[str, str] = Field(default_factory=dict)
+
+
+class DeltaSettings(StrictModel):
+    """Which Delta engine to use; ``auto`` picks native when the Delta jars are on the classpath."""
+
+    engine: Literal["auto", "native", "delta-rs"] = "auto"
+    target_file_size_mb: int = Field(128, ge=1)
+    max_open_files_per_task: int = Field(32, ge=1)
+
+
+class StorageSettings(StrictModel):
+    """Where tables and landing files live.
+
+    A table's location is ``<catalog>.<schema>.<name>`` when ``catalog`` is set (Unity Catalog),
+    else ``<root>/<layer>/<name>`` (a local path or a storage URI).
+    """
+
+    root: str
+    landing: str
+    catalog: str | None = None
+    database: str | None = None
+
+    @model_validator(mode="after")
+    def _catalog_needs_database(self) -> StorageSettings:
+        if self.catalog and not self.database:
+            raise ValueError("storage.catalog is set, so storage.database (the schema) is required")
+        return self
+
+
+class MlflowSettings(StrictModel):
+    """MLflow tracking and registry; the default is a SQLite store under MODELSCALE_HOME."""
+
+    tracking_uri: str
+    registry_uri: str | None = None
+    artifact_location: str
+    experiment_prefix: str = "modelscale"
+
+
+class Settings(StrictModel):
+    """Environment-level settings: the same pipelines run under any of them."""
+
+    env: str
+    home: Path
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+    delta: DeltaSettings = Field(default_factory=DeltaSettings)
+    storage: StorageSettings
+    mlflow: MlflowSettings
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+class TableConfig(StrictModel):
+    """A Delta table addressed by its logical name."""
+
+    layer: Literal["bronze", "silver", "gold", "ops"]
+    description: str = ""
+    location: str | None = None
+    partition_by: list[str] = Field(default_factory=list)
+    properties: dict[str, str] = Field(default_factory=dict)
+    constraints: dict[str, str] = Field(default_factory=dict)
+
+
+class DedupeRule(StrictModel):
+    """Keep one row per primary key: the latest (or earliest) by ``order_by``."""
+
+    order_by: list[str]
+    keep: Literal["latest", "earliest"] = "latest"
+
+
+class SourceConfig(StrictModel):
+    """A landing feed: where its files arrive, their format and schema, and its tables."""
+
+    format: Literal["csv", "json", "parquet"]
+    path: str
+    pattern: str = "*"
+    options: dict[str, str | int | bool] = Field(default_factory=dict)
+    columns: dict[str, str]
+    required: list[str] = Field(default_factory=list)
+    primary_key: list[str]
+    dedupe: DedupeRule | None = None
+    snapshot: bool = False
+    allow_schema_evolution: bool = False
+    silver_transform: str | None = None
+    bronze_table: str
+    silver_table: str
+    quarantine_table: str | None = None
+
+    @field_validator("columns")
+    @classmethod
+    def _check_types(cls, columns: dict[str, str]) -> dict[str, str]:
+        if not columns:
+            raise ValueError("at least one column is required (schemas are explicit, never inferred)")
+        return {name: check_type_name(t) for name, t in columns.items()}
+
+    @model_validator(mode="after")
+    def _keys_are_columns(self) -> SourceConfig:
+        for field in ("required", "primary_key"):
+            missing = [c for c in getattr(self, field) if c not in self.columns]
+            if missing:
+                raise ValueError(f"{field} names columns not in columns: {', '.join(missing)}")
+        return self
+
+    @property
+    def quarantine(self) -> str:
+        """Logical name of the quarantine table (``<bronze_table>_quarantine`` by default)."""
+        return self.quarantine_table or f"{self.bronze_table}_quarantine"
+
+
+class ScheduleConfig(StrictModel):
+    """When the pipeline runs under a scheduler (Airflow)."""
+
+    cron: str = "@daily"
+    start_date: dt.date
+    end_date: dt.date | None = None
+    catchup: bool = False
+    retries: int = Field(1, ge=0)
+    train_every_days: int = Field(7, ge=1)
+
+
+class PipelineConfig(StrictModel):
+    """One pipeline: its sources, tables and schedule (later sections arrive with their jobs)."""
+
+    name: str
+    description: str = ""
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    tables: dict[str, TableConfig] = Field(default_factory=dict)
+    schedule: ScheduleConfig
+
+    @model_validator(mode="after")
+    def _source_tables_declared(self) -> PipelineConfig:
+        for src_name, src in self.sources.items():
+            for key in ("bronze_table", "silver_table"):
+                table = getattr(src, key)
+                if table not in self.tables:
+                    raise ValueError(
+                        f"sources.{src_name}.{key}: table {table!r} is not declared under tables"
+                    )
+        return self
+
+
+class AppConfig(StrictModel):
+    """What a job runs with: the environment settings and (optionally) one pipeline."""
+
+    settings: Settings
+    pipeline: PipelineConfig | None = None

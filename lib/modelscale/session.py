@@ -1,0 +1,70 @@
+"""The one Spark session factory used by every job, notebook, DAG and test.
+
+Reuses the active session when there is one (spark-submit, Databricks, a notebook), connects
+to Spark Connect when ``spark.connect_url`` is set, and otherwise builds a local session from
+config. It never touches ``sparkContext`` so the same code runs on Spark Connect.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pyspark.sql import SparkSession
+
+from modelscale.config.models import SparkSettings
+from modelscale.logs import get_logger
+
+log = get_logger("session")
+
+# Set on every session we build: reproducible timestamps, Arrow transfers, Python data source pushdown.
+BASE_CONF: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.python.filterPushdown.enabled": "true",
+    "spark.sql.sources.partitionOverwriteMode": "static",
+}
+
+
+def get_spark(settings: SparkSettings) -> SparkSession:
+    """Return the active session, a Spark Connect session, or a new local one."""
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        log.info("reusing the active Spark session (Spark %s)", active.version)
+        _apply_runtime_conf(active, settings)
+        return active
+    _pin_python()
+    if settings.connect_url:
+        log.info("connecting to Spark Connect at %s", settings.connect_url)
+        spark = SparkSession.builder.remote(settings.connect_url).getOrCreate()
+        _apply_runtime_conf(spark, settings)
+        return spark
+    builder = (
+        SparkSession.builder.master(settings.master)
+        .appName(settings.app_name)
+        .config("spark.driver.memory", settings.driver_memory)
+        .config("spark.ui.enabled", str(settings.ui_enabled).lower())
+        .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
+        .config("spark.driver.extraJavaOptions", "-Dlog4j.rootLogger=WARN")
+    )
+    for key, value in {**BASE_CONF, **settings.conf}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    log.info("started Spark %s master=%s shuffle_partitions=%d", spark.version, settings.master,
+             settings.shuffle_partitions)
+    return spark
+
+
+def _pin_python() -> None:
+    """Executors run the same interpreter (and so the same installed packages) as the driver."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+
+def _apply_runtime_conf(spark: SparkSession, settings: SparkSettings) -> None:
+    """Session-level settings a running session accepts; static ones are left to the launcher."""
+    for key, value in {**BASE_CONF, **settings.conf}.items():
+        try:
+            spark.conf.set(key, value)
+        except Exception as exc:  # static or forbidden (serverless) confs: the launcher's choice wins
+            log.debug("kept the launcher's %s (%s)", key, type(exc).__name__)

@@ -1,0 +1,46 @@
+"""Shared fixtures: one local SparkSession for the whole test session, and an isolated home."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from modelscale.config.models import SparkSettings
+from modelscale.session import get_spark
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    """``local[2]`` with two shuffle partitions and no UI: small and fast."""
+    warehouse = tmp_path_factory.mktemp("warehouse")
+    session = get_spark(
+        SparkSettings(
+            master="local[2]",
+            app_name="modelscale-tests",
+            shuffle_partitions=2,
+            driver_memory="2g",
+            ui_enabled=False,
+            conf={"spark.sql.warehouse.dir": str(warehouse), "spark.default.parallelism": "2"},
+        )
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh MODELSCALE_HOME for one test, with the repository's conf/."""
+    h = tmp_path / "home"
+    h.mkdir()
+    monkeypatch.setenv("MODELSCALE_HOME", str(h))
+    monkeypatch.setenv("MODELSCALE_CONF", str(REPO / "conf"))
+    for name in list(os.environ):
+        if name.startswith("MODELSCALE__"):
+            monkeypatch.delenv(name)
+    return h
