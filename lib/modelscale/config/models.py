@@ -72,6 +72,7 @@ class Settings(StrictModel):
     env: str
     home: Path
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    default_pipeline: str | None = None
     spark: SparkSettings = Field(default_factory=SparkSettings)
     delta: DeltaSettings = Field(default_factory=DeltaSettings)
     storage: StorageSettings

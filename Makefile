@@ -1,0 +1,38 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Both build the environment.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_START ?= 2013-01-01
+DEMO_END ?= 2013-01-14
+export PYSPARK_PYTHON := $(abspath $(PY))
+
+.PHONY: setup java demo test bench clean
+
+setup: java $(STAMP)
+
+java:
+	@bash scripts/ensure_java.sh
+
+# Reinstall only when the dependency list changes: `make setup` is fast when already done.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required: install it and/or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/modelscale demo-data --start $(DEMO_START) --end $(DEMO_END)
+	$(VENV)/bin/modelscale run pipeline --start $(DEMO_START) --end $(DEMO_END)
+	$(VENV)/bin/modelscale tables
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf .modelscale spark-warehouse metastore_db derby.log

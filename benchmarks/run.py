@@ -1,0 +1,88 @@
+"""Run every benchmark under benchmarks/ and write results/latest.json and results/latest.md.
+
+Each ``bench_*.py`` module exposes ``run(spark) -> list[dict]``; a record has ``name``, ``rows``,
+``seconds``, ``baseline_seconds`` and ``ratio`` (our throughput / baseline throughput, so higher
+is better), plus optional ``target`` and ``note``. Benchmarks report; they never fail the build.
+
+    python benchmarks/run.py [--only delta,ingest] [--scale 0.2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def machine() -> dict:
+    """Cores and memory of this machine, so ratios can be read in context."""
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cores": os.cpu_count(), "memory_gib": round(mem_gib, 1), "platform": platform.platform(),
+            "python": platform.python_version()}
+
+
+def discover(only: set[str] | None) -> list[Path]:
+    files = sorted(HERE.glob("bench_*.py"))
+    return [f for f in files if not only or f.stem.removeprefix("bench_") in only]
+
+
+def load(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def to_markdown(records: list[dict], info: dict) -> str:
+    lines = [f"Machine: {info['cores']} cores, {info['memory_gib']} GiB, {info['platform']}", "",
+             "| benchmark | rows | seconds | baseline s | ratio | target | note |",
+             "|---|---:|---:|---:|---:|---|---|"]
+    for r in records:
+        lines.append(
+            f"| {r['name']} | {r.get('rows', '')} | {r.get('seconds', '')} | {r.get('baseline_seconds', '')} "
+            f"| {r.get('ratio', '')} | {r.get('target', '')} | {r.get('note', '')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", help="comma-separated benchmark names (bench_<name>.py)")
+    args = ap.parse_args()
+    sys.path.insert(0, str(HERE))
+    from modelscale.config.models import SparkSettings
+    from modelscale.session import get_spark
+
+    spark = get_spark(SparkSettings(master="local[2]", app_name="modelscale-bench", shuffle_partitions=4,
+                                    driver_memory="4g"))
+    info = machine()
+    records: list[dict] = []
+    for path in discover(set(args.only.split(",")) if args.only else None):
+        print(f"== {path.stem}", flush=True)
+        start = time.perf_counter()
+        try:
+            for rec in load(path).run(spark):
+                records.append({**rec, **info})
+                print(json.dumps(rec), flush=True)
+        except Exception:
+            traceback.print_exc()
+            records.append({"name": path.stem, "error": traceback.format_exc(limit=3), **info})
+        print(f"   {path.stem} took {time.perf_counter() - start:.1f}s", flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(records, indent=2))
+    (RESULTS / "latest.md").write_text(to_markdown([r for r in records if "error" not in r], info))
+    print((RESULTS / "latest.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

