@@ -119,3 +119,21 @@ def test_catalog_resolves_paths_locally_and_names_on_databricks(home: Path) -> N
     assert ref.location == "main.modelscale.flights" and ref.is_catalog_name
     with pytest.raises(ConfigError, match=r"table 'flihgts' is not declared.*declared: airlines"):
         Catalog(local.settings, local.pipeline).table("flihgts")
+
+
+def test_pipeline_extends_another_and_overrides(home: Path, conf: Path) -> None:
+    (conf / "pipelines" / "child.yaml").write_text(
+        "extends: flights_delay\ndescription: child\nschedule: {start_date: 2013-06-01}\n"
+        "tables:\n  flights: {partition_by: []}\n"
+    )
+    cfg = load_config("local", "child", conf).pipeline
+    assert cfg.name == "child" and cfg.description == "child"
+    assert cfg.schedule.start_date.isoformat() == "2013-06-01" and cfg.schedule.cron == "@daily"
+    assert set(cfg.sources) == {"flights", "weather", "planes", "airports", "airlines"}
+    assert cfg.tables["flights"].layer == "silver" and cfg.tables["flights"].partition_by == []
+    (conf / "pipelines" / "child.yaml").write_text("extends: child\n")
+    with pytest.raises(ConfigError, match="extends forms a cycle: child -> child"):
+        load_config("local", "child", conf)
+    (conf / "pipelines" / "child.yaml").write_text("extends: child\nbogus: 1\n".replace("child\n", "flights_delay\n", 1))
+    with pytest.raises(ConfigError, match=r"child\.yaml: bogus: unknown key"):
+        load_config("local", "child", conf)

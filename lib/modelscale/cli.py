@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"one of: {', '.join(JOBS)}, pipeline")
     _add_common(run)
     _add_dates(run)
+    run.add_argument("--reproduce", metavar="RUN_ID",
+                     help="train: retrain from the table versions and config recorded on an MLflow run")
+    run.add_argument("--allow-failed-validation", action="store_true",
+                     help="use table versions whose last validation failed at error severity (logged)")
 
     tables = sub.add_parser("tables", help="list every table: name, location, version, rows")
     _add_common(tables)
@@ -137,7 +141,8 @@ def _run(args: argparse.Namespace) -> int:
     from modelscale.runner import build_context, run_dates, run_job, run_pipeline
 
     dates = run_dates(args.run_date, args.start, args.end)
-    ctx = build_context(args.env, args.pipeline or _default_pipeline(args.env), dates)
+    flags = {"reproduce": args.reproduce, "allow_failed_validation": args.allow_failed_validation}
+    ctx = build_context(args.env, args.pipeline or _default_pipeline(args.env), dates, flags=flags)
     results = run_pipeline(ctx) if args.job == "pipeline" else [run_job(args.job, ctx)]
     for r in results:
         print(json.dumps({"job": r.job, "ok": r.ok, **({"message": r.message} if r.message else {}),

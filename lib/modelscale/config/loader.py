@@ -6,6 +6,9 @@ prefixed ``MODELSCALE__``; the value is parsed as YAML::
     MODELSCALE__SPARK__SHUFFLE_PARTITIONS=8
     MODELSCALE__DELTA__ENGINE=delta-rs
 
+A pipeline file may start with ``extends: <other pipeline>`` to reuse that pipeline's sources and
+tables and override only what differs (mappings merge, lists and scalars replace).
+
 String values may contain ``${home}`` (MODELSCALE_HOME), ``${env}`` (environment name) and
 ``${conf}`` (the conf directory). Every error names the file and the key path.
 """
@@ -80,10 +83,31 @@ def load_config(
                 f"unknown pipeline {pipeline!r}: {p_file} does not exist "
                 f"(known: {', '.join(list_pipelines(conf)) or 'none'})"
             )
-        raw = _interpolate(_read_yaml(p_file), {"home": str(home), "env": env, "conf": str(conf)})
-        raw.setdefault("name", pipeline)
-        pipeline_cfg = _validate(PipelineConfig, raw, {}, str(p_file))
+        p_origins: dict[tuple[str, ...], str] = {}
+        raw = _read_pipeline(conf, pipeline, p_origins, ())
+        raw = _interpolate(raw, {"home": str(home), "env": env, "conf": str(conf)})
+        raw["name"] = pipeline
+        pipeline_cfg = _validate(PipelineConfig, raw, p_origins, str(p_file))
     return AppConfig(settings=settings, pipeline=pipeline_cfg)
+
+
+def _read_pipeline(
+    conf: Path, name: str, origins: dict[tuple[str, ...], str], chain: tuple[str, ...]
+) -> dict[str, Any]:
+    """A pipeline file merged over the one it ``extends`` (sharing sources and tables)."""
+    path = conf / "pipelines" / f"{name}.yaml"
+    if name in chain:
+        raise ConfigError(f"{path}: extends forms a cycle: {' -> '.join((*chain, name))}")
+    data = _read_yaml(path)
+    parent = data.pop("extends", None)
+    merged: dict[str, Any] = {}
+    if parent is not None:
+        if not (conf / "pipelines" / f"{parent}.yaml").exists():
+            raise ConfigError(f"{path}: extends: unknown pipeline {parent!r} "
+                              f"(known: {', '.join(list_pipelines(conf))})")
+        merged = _read_pipeline(conf, str(parent), origins, (*chain, name))
+    _merge(merged, data, str(path), origins, ())
+    return merged
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from pathlib import Path
 from typing import Literal
 
@@ -101,7 +102,11 @@ class DedupeRule(StrictModel):
 
 
 class SourceConfig(StrictModel):
-    """A landing feed: where its files arrive, their format and schema, and its tables."""
+    """A landing feed: where its files arrive, their format and schema, and its tables.
+
+    ``timezone`` is the IANA zone of the source's local date/time columns (silver converts them
+    to UTC); ``delete_missing`` makes a snapshot source delete silver rows absent from a new snapshot.
+    """
 
     format: Literal["csv", "json", "parquet"]
     path: str
@@ -114,6 +119,8 @@ class SourceConfig(StrictModel):
     snapshot: bool = False
     allow_schema_evolution: bool = False
     silver_transform: str | None = None
+    timezone: str | None = None
+    delete_missing: bool = False
     bronze_table: str
     silver_table: str
     quarantine_table: str | None = None
@@ -125,12 +132,24 @@ class SourceConfig(StrictModel):
             raise ValueError("at least one column is required (schemas are explicit, never inferred)")
         return {name: check_type_name(t) for name, t in columns.items()}
 
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, tz: str | None) -> str | None:
+        if tz is not None:
+            try:
+                zoneinfo.ZoneInfo(tz)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown time zone {tz!r}; expected an IANA name such as America/New_York") from None
+        return tz
+
     @model_validator(mode="after")
     def _keys_are_columns(self) -> SourceConfig:
         for field in ("required", "primary_key"):
             missing = [c for c in getattr(self, field) if c not in self.columns]
             if missing:
                 raise ValueError(f"{field} names columns not in columns: {', '.join(missing)}")
+        if self.delete_missing and not self.snapshot:
+            raise ValueError("delete_missing applies to snapshot sources only (set snapshot: true)")
         return self
 
     @property
