@@ -4,13 +4,15 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+AIRFLOW_VENV := .venv-airflow
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 DEMO_START ?= 2013-01-01
 DEMO_END ?= 2013-01-14
 export PYSPARK_PYTHON := $(abspath $(PY))
 
 .PHONY: setup java demo test bench clean
 
-setup: java $(STAMP)
+setup: java $(STAMP) $(AIRFLOW_STAMP)
 
 java:
 	@bash scripts/ensure_java.sh
@@ -22,6 +24,15 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
+
+# The scheduler's own environment: Airflow's Spark provider pulls pyspark-client, which must not
+# shadow the jobs' full pyspark. The package goes in without dependencies (the DAGs only read config).
+$(AIRFLOW_STAMP): pyproject.toml
+	@test -x $(AIRFLOW_VENV)/bin/python || $(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet $$($(PYTHON) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['airflow']))")
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	@touch $(AIRFLOW_STAMP)
 
 demo: setup
 	$(VENV)/bin/modelscale demo-data --start $(DEMO_START) --end $(DEMO_END)
