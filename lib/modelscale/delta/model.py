@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+OPERATION_KEY = "modelscale.operation"  # commit metadata key holding our operation name (history shows it)
+
 
 @dataclass(frozen=True)
 class Txn:

@@ -15,7 +15,7 @@ from pyspark.sql.types import StructField, StructType
 from modelscale.errors import SchemaMismatchError
 
 CONSTRAINT_PREFIX = "delta.constraints."
-VIOLATION_MARKER = "[modelscale constraint violated]"
+MARKER = "[modelscale]"
 
 
 def from_delta_json(schema_json: str) -> StructType:
@@ -23,8 +23,9 @@ def from_delta_json(schema_json: str) -> StructType:
     return StructType.fromJson(json.loads(schema_json))
 
 
-def conform(df: DataFrame, table_schema: StructType, table: str, *, merge_schema: bool) -> tuple[DataFrame, list[StructField]]:
-    """Cast-free alignment of ``df`` to ``table_schema``; returns the frame and the columns to add."""
+def conform(df: DataFrame, table_schema: StructType, table: str, *,
+            merge_schema: bool) -> tuple[DataFrame, list[StructField]]:
+    """``df`` in the table's column order (no casts), plus the new columns it brings (merge_schema)."""
     table_fields = {f.name: f for f in table_schema.fields}
     mismatched = [
         f"{f.name} (table {table_fields[f.name].dataType.simpleString()}, write {f.dataType.simpleString()})"
@@ -68,13 +69,26 @@ def constraints_of(properties: dict[str, str]) -> dict[str, str]:
 
 def enforce(df: DataFrame, schema: StructType, checks: dict[str, str], table: str) -> DataFrame:
     """Fail the job (no extra scan) on a NULL in a NOT NULL column or a row violating a CHECK."""
-    rules: list[tuple[Column, str]] = [
-        (F.col(f.name).isNotNull(), f"NOT NULL column {f.name} got a null")
-        for f in schema.fields
-        if not f.nullable
+    rules: list[tuple[str | Column, str]] = [
+        (F.col(f.name).isNotNull(), f"NOT NULL column {f.name} got a null") for f in schema.fields if not f.nullable
     ]
-    rules += [(F.expr(f"({sql})").eqNullSafe(True), f"CHECK {name} ({sql}) failed") for name, sql in checks.items()]
-    for ok, what in rules:
-        msg = f"{VIOLATION_MARKER} table {table}: {what}"
-        df = df.filter(F.when(ok, F.lit(True)).otherwise(F.raise_error(F.lit(msg))))
+    rules += [(sql, f"CHECK constraint {name} ({sql}) is violated") for name, sql in checks.items()]
+    for condition, what in rules:
+        df = df.filter(holds(condition, f"table {table}: {what}"))
     return df
+
+
+def holds(condition: str | Column, message: str | Column) -> Column:
+    """True where ``condition`` is true; a row where it is false or null fails the job with ``message``."""
+    ok = F.expr(f"({condition})") if isinstance(condition, str) else condition
+    text = F.concat(F.lit(MARKER + " "), message if isinstance(message, Column) else F.lit(message))
+    return F.when(ok.eqNullSafe(True), F.lit(True)).otherwise(F.raise_error(text))
+
+
+def violation(exc: BaseException) -> str | None:
+    """The message of a `holds` failure inside a Spark error, None for any other error."""
+    text = str(exc)
+    at = text.find(MARKER)
+    if at < 0:
+        return None
+    return text[at + len(MARKER):].strip().splitlines()[0].split(" SQLSTATE:")[0].strip()

@@ -2,8 +2,8 @@
 
 One open file per partition value, at most ``max_open`` per task (the least recently used is
 closed first), each rolled at ``target_bytes``; batches are buffered into row groups of about
-``ROW_GROUP_BYTES``. Every finished file yields its add-action data with statistics read from
-the parquet footer it just wrote.
+``ROW_GROUP_BYTES`` (at most ``BUFFER_BYTES`` pending per task). Every finished file yields
+its add-action data with statistics read from the parquet footer it just wrote.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from modelscale.delta.rs import partitions, storage
 
 ROW_GROUP_BYTES = 32 * 1024 * 1024
+BUFFER_BYTES = 2 * ROW_GROUP_BYTES  # all open files' unwritten batches together
 
 
 @dataclass
@@ -34,13 +35,13 @@ class _OpenFile:
     writer: pq.ParquetWriter | None = None
     pending: list[pa.RecordBatch] = field(default_factory=list)
     pending_bytes: int = 0
-    rows: int = 0
 
 
 class PartitionedFileWriter:
     """Writes one task's batches; `finish` returns add-action dicts, `discard` deletes its files."""
 
-    def __init__(self, root: str, partition_by: list[str], target_bytes: int, max_open: int, data_change: bool) -> None:
+    def __init__(self, root: str, partition_by: list[str], target_bytes: int, max_open: int,
+                 data_change: bool) -> None:
         self._root = root.rstrip("/")
         self._fs, self._fs_root = storage.filesystem(self._root)
         self._partition_by = partition_by
@@ -53,16 +54,17 @@ class PartitionedFileWriter:
         self._prefix = f"part-{uuid.uuid4()}"
 
     def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
         for key, part in self._split(batch):
             f = self._file_for(key)
             data = part.drop_columns(self._partition_by) if self._partition_by else part
             f.pending.append(data)
             f.pending_bytes += data.nbytes
-            f.rows += data.num_rows
-            if f.pending_bytes >= ROW_GROUP_BYTES:
-                self._flush(f)
-                if f.stream.tell() >= self._target_bytes:
-                    self._close(key)
+            if f.pending_bytes >= min(ROW_GROUP_BYTES, self._target_bytes):
+                self._flush_or_roll(key)
+        while sum(f.pending_bytes for f in self._open.values()) > BUFFER_BYTES:
+            self._flush_or_roll(max(self._open, key=lambda k: self._open[k].pending_bytes))
 
     def finish(self) -> list[dict[str, Any]]:
         for key in list(self._open):
@@ -79,6 +81,12 @@ class PartitionedFileWriter:
                 pass
         self._open.clear()
         storage.delete([storage.join(self._root, rel) for rel in self._written])
+
+    def _flush_or_roll(self, key: tuple[str | None, ...]) -> None:
+        f = self._open[key]
+        self._flush(f)
+        if f.stream.tell() >= self._target_bytes:
+            self._close(key)
 
     def _split(self, batch: pa.RecordBatch) -> list[tuple[tuple[str | None, ...], pa.RecordBatch]]:
         if not self._partition_by:
@@ -114,12 +122,7 @@ class PartitionedFileWriter:
         if folder:
             self._fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
         self._written.append(rel)
-        return self._start(key, rel, values, path)
-
-    def _start(self, key: tuple[str | None, ...], rel: str, values: dict[str, str | None], path: str) -> _OpenFile:
-        stream = self._fs.open_output_stream(path)
-        f = _OpenFile(rel, values, stream)
-        self._open[key] = f
+        f = self._open[key] = _OpenFile(rel, values, self._fs.open_output_stream(path))
         return f
 
     def _flush(self, f: _OpenFile) -> None:
@@ -196,7 +199,9 @@ def _stat_value(v: Any) -> Any:
 
 def _json_value(v: Any) -> Any:
     if isinstance(v, dt.datetime):
-        return v.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if v.tzinfo else v.isoformat(timespec="microseconds")
+        if v.tzinfo is None:
+            return v.isoformat(timespec="microseconds")
+        return v.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(v, dt.date):
         return v.isoformat()
     return v

@@ -1,0 +1,180 @@
+"""`Lakehouse`: every Delta read and write of every job, addressed by logical table name.
+
+It resolves names through the catalog, creates missing tables from their config, checks a
+write's schema against the table's (`schema.conform`), skips writes whose `Txn` the table
+already holds, and hands the rest to the engine (native Delta or delta-rs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
+
+from modelscale.catalog import Catalog, TableRef
+from modelscale.delta.engine import DeltaEngine
+from modelscale.delta.model import CommitResult, TableInfo, Txn
+from modelscale.delta.schema import conform, violation
+from modelscale.errors import ModelscaleError, SchemaMismatchError, TableError
+from modelscale.logs import get_logger
+
+log = get_logger("delta")
+T = TypeVar("T")
+
+
+class Lakehouse:
+    """Every Delta read/write of every job goes through this, addressed by logical table name."""
+
+    def __init__(self, spark: SparkSession, catalog: Catalog, engine: DeltaEngine) -> None:
+        self.spark = spark
+        self.catalog = catalog
+        self.engine = engine
+
+    @property
+    def engine_name(self) -> str:
+        return self.engine.name
+
+    def exists(self, name: str) -> bool:
+        return self.engine.exists(self.catalog.table(name))
+
+    def location(self, name: str) -> str:
+        return self.catalog.table(name).location
+
+    def create(self, name: str, schema: StructType) -> CommitResult:
+        """Create ``name`` from its config; a no-op if it exists with the same columns and types."""
+        ref = self.catalog.table(name)
+        current = self.engine.schema(ref)
+        if current is None:
+            missing = [c for c in ref.partition_by if c not in schema.fieldNames()]
+            if missing:
+                raise SchemaMismatchError(f"table {name}: partition columns {', '.join(missing)} are not in the schema "
+                                          f"({', '.join(schema.fieldNames())})")
+            result = _checked(lambda: self.engine.create(ref, schema), name)
+            log.info("created table %s at %s (version %s)", name, ref.location, result.version)
+            return result
+        ours = [(f.name, f.dataType.simpleString()) for f in schema.fields]
+        theirs = [(f.name, f.dataType.simpleString()) for f in current.fields]
+        if ours != theirs:
+            raise SchemaMismatchError(
+                f"table {name} at {ref.location} exists with columns "
+                f"{', '.join(f'{n} {t}' for n, t in theirs)}; create asked for {', '.join(f'{n} {t}' for n, t in ours)}"
+            )
+        return CommitResult(name, self.engine.version(ref), False, "CREATE TABLE")
+
+    def read(self, name: str, *, version: int | None = None, timestamp: str | dt.datetime | None = None,
+             where: str | None = None) -> DataFrame:
+        """The table (optionally as of a version or timestamp); ``where`` filters rows and prunes files."""
+        return self.engine.read(self.catalog.table(name), version=version, timestamp=timestamp, where=where)
+
+    def append(self, name: str, df: DataFrame, *, txn: Txn | None = None, merge_schema: bool = False,
+               metadata: dict[str, str] | None = None) -> CommitResult:
+        return self._write(name, df, "WRITE", overwrite=False, replace_where=None, txn=txn,
+                           merge_schema=merge_schema, metadata=metadata)
+
+    def overwrite(self, name: str, df: DataFrame, *, replace_where: str | None = None, txn: Txn | None = None,
+                  merge_schema: bool = False, metadata: dict[str, str] | None = None) -> CommitResult:
+        """Replace the table's rows (or, with ``replace_where``, the rows matching it) in one commit."""
+        return self._write(name, df, "REPLACE WHERE" if replace_where else "OVERWRITE", overwrite=True,
+                           replace_where=replace_where, txn=txn, merge_schema=merge_schema, metadata=metadata)
+
+    def merge(self, name: str, source: DataFrame, keys: list[str], *, update_condition: str | None = None,
+              delete_missing: bool = False, txn: Txn | None = None, merge_schema: bool = False,
+              metadata: dict[str, str] | None = None) -> CommitResult:
+        """Upsert ``source`` by ``keys``: matched rows replaced (when ``update_condition`` holds), new rows
+        inserted, and with ``delete_missing`` target rows absent from the source deleted."""
+        ref = self.catalog.table(name)
+        missing_keys = [k for k in keys if k not in source.columns]
+        if not keys or missing_keys:
+            raise SchemaMismatchError(f"table {name}: merge keys {missing_keys or keys} are not source columns "
+                                      f"({', '.join(source.columns)})")
+        skipped = self._skip(ref, txn, "MERGE")
+        if skipped:
+            return skipped
+        self._ensure(ref, source.schema)
+        table_schema = self.engine.schema(ref)
+        assert table_schema is not None
+        absent = [f.name for f in table_schema.fields if f.name not in source.columns]
+        if absent:
+            raise SchemaMismatchError(f"table {name}: merge source lacks table columns {', '.join(absent)}; "
+                                      "a matched row would lose their values")
+        aligned, new_columns = conform(source, table_schema, name, merge_schema=merge_schema)
+        return _checked(lambda: self.engine.merge(ref, aligned, keys, update_condition=update_condition,
+                                                  delete_missing=delete_missing, txn=txn, new_columns=new_columns,
+                                                  metadata=metadata or {}), name)
+
+    def version(self, name: str) -> int | None:
+        return self.engine.version(self.catalog.table(name))
+
+    def history(self, name: str, limit: int | None = None) -> list[dict[str, Any]]:
+        return self.engine.history(self.catalog.table(name), limit)
+
+    def txn_version(self, name: str, app_id: str) -> int | None:
+        return self.engine.txn_version(self.catalog.table(name), app_id)
+
+    def vacuum(self, name: str, retention_hours: int = 168) -> list[str]:
+        """Delete files no version within ``retention_hours`` references; returns them."""
+        return self.engine.vacuum(self.catalog.table(name), retention_hours)
+
+    def optimize(self, name: str, where: str | None = None) -> CommitResult:
+        """Compact small files (dataChange=false: readers and the change feed see no change)."""
+        return _checked(lambda: self.engine.optimize(self.catalog.table(name), where), name)
+
+    def changes(self, name: str, starting_version: int, ending_version: int | None = None) -> DataFrame:
+        """Change data feed rows with ``_change_type``, ``_commit_version``, ``_commit_timestamp``."""
+        return self.engine.changes(self.catalog.table(name), starting_version, ending_version)
+
+    def info(self, name: str) -> TableInfo:
+        return self.engine.info(self.catalog.table(name))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _write(self, name: str, df: DataFrame, operation: str, *, overwrite: bool, replace_where: str | None,
+               txn: Txn | None, merge_schema: bool, metadata: dict[str, str] | None) -> CommitResult:
+        ref = self.catalog.table(name)
+        skipped = self._skip(ref, txn, operation)
+        if skipped:
+            return skipped
+        self._ensure(ref, df.schema)
+        table_schema = self.engine.schema(ref)
+        assert table_schema is not None
+        aligned, new_columns = conform(df, table_schema, name, merge_schema=merge_schema)
+        result = _checked(lambda: self.engine.write(ref, aligned, overwrite=overwrite, replace_where=replace_where,
+                                                    txn=txn, new_columns=new_columns, metadata=metadata or {}), name)
+        log.info("%s %s: version %s, %d rows in %d files", result.operation, name, result.version,
+                 result.rows_written, result.files_added)
+        return result
+
+    def _skip(self, ref: TableRef, txn: Txn | None, operation: str) -> CommitResult | None:
+        """A result for a write whose Txn the table already holds; None when it must run."""
+        if txn is None:
+            return None
+        seen = self.engine.txn_version(ref, txn.app_id)
+        if seen is None or seen < txn.version:
+            return None
+        log.info("%s %s skipped: txn %s already at version %s", operation, ref.name, txn.app_id, seen)
+        return CommitResult(ref.name, self.engine.version(ref), False, operation)
+
+    def _ensure(self, ref: TableRef, schema: StructType) -> None:
+        """Create a missing table (from its config) for the first write."""
+        if not self.engine.exists(ref):
+            try:
+                self.create(ref.name, schema)
+            except Exception:
+                if not self.engine.exists(ref):  # else a concurrent writer created it first
+                    raise
+
+
+def _checked(action: Callable[[], T], table: str) -> T:
+    """Run ``action``; a row failing a check inside the Spark job becomes a TableError."""
+    try:
+        return action()
+    except ModelscaleError:
+        raise
+    except Exception as exc:
+        message = violation(exc)
+        if message is None:
+            raise
+        raise TableError(message) from None

@@ -1,0 +1,238 @@
+"""The delta-rs engine: every operation is a Spark job through the ``modelscale_delta`` source
+plus one delta-rs commit against the snapshot the job read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import uuid
+from collections import defaultdict
+from typing import Any
+from urllib.parse import unquote
+
+from deltalake import DeltaTable, Schema
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructField, StructType
+
+from modelscale.catalog import TableRef
+from modelscale.delta.model import OPERATION_KEY, CommitResult, TableInfo, Txn
+from modelscale.delta.rs import cdf, log, storage
+from modelscale.delta.rs import merge as merge_plan
+from modelscale.delta.rs.scan import scan
+from modelscale.delta.rs.source import NAME, DeltaRsDataSource
+from modelscale.delta.schema import constraints_of, enforce, holds
+from modelscale.errors import ConcurrentWriteError, SchemaMismatchError, TableError
+
+_ERRORS: dict[str, type[TableError]] = {
+    "ConcurrentWriteError": ConcurrentWriteError,
+    "SchemaMismatchError": SchemaMismatchError,
+    "TableError": TableError,
+}
+
+
+class DeltaRsEngine:
+    """Delta tables on paths/URIs without the Delta jars."""
+
+    name = "delta-rs"
+
+    def __init__(self, spark: SparkSession, *, target_file_size_mb: int = 128,
+                 max_open_files_per_task: int = 32) -> None:
+        self._spark = spark
+        self._target_bytes = target_file_size_mb * 1024 * 1024
+        self._max_open = max_open_files_per_task
+        spark.dataSource.register(DeltaRsDataSource)
+
+    # ------------------------------------------------------------------ table state
+
+    def exists(self, ref: TableRef) -> bool:
+        return log.open_table(self._root(ref)) is not None
+
+    def schema(self, ref: TableRef) -> StructType | None:
+        table = log.open_table(self._root(ref))
+        return log.spark_schema(table) if table else None
+
+    def version(self, ref: TableRef) -> int | None:
+        table = log.open_table(self._root(ref))
+        return table.version() if table else None
+
+    def txn_version(self, ref: TableRef, app_id: str) -> int | None:
+        table = log.open_table(self._root(ref))
+        return table.transaction_version(app_id) if table else None
+
+    def history(self, ref: TableRef, limit: int | None) -> list[dict[str, Any]]:
+        entries = self._table(ref).history(limit)
+        for e in entries:
+            e.pop(log.WRITE_ID_KEY, None)
+            if OPERATION_KEY in e:
+                e["operation"] = e.pop(OPERATION_KEY)
+        return entries
+
+    def info(self, ref: TableRef) -> TableInfo:
+        table = self._table(ref)
+        entries = log.active_files(table)
+        counts = [e.num_records for e in entries]
+        return TableInfo(ref.name, ref.location, table.version(), len(entries),
+                         None if None in counts else sum(c or 0 for c in counts),
+                         table.metadata().partition_columns)
+
+    # ------------------------------------------------------------------ create / read
+
+    def create(self, ref: TableRef, schema: StructType) -> CommitResult:
+        root = self._root(ref)
+        table = DeltaTable.create(root, Schema.from_json(schema.json()), partition_by=ref.partition_by or None,
+                                  configuration=ref.config.properties or None)
+        if ref.config.constraints:
+            table.alter.add_constraint(dict(ref.config.constraints))
+        return CommitResult(ref.name, table.version(), True, "CREATE TABLE")
+
+    def read(self, ref: TableRef, *, version: int | None = None, timestamp: str | dt.datetime | None = None,
+             where: str | None = None) -> DataFrame:
+        table = self._table(ref, version=version, timestamp=timestamp)
+        df = self._scan(table, log.active_files(table, where))
+        return df.filter(where) if where else df
+
+    def changes(self, ref: TableRef, starting_version: int, ending_version: int | None) -> DataFrame:
+        table = self._table(ref)
+        if table.metadata().configuration.get("delta.enableChangeDataFeed", "false").lower() != "true":
+            raise TableError(f"table {ref.name} at {ref.location}: change data feed is not enabled "
+                             "(set table property delta.enableChangeDataFeed=true)")
+        return cdf.changes(self._spark, self._root(ref), log.spark_schema(table), table.metadata().partition_columns,
+                           starting_version, table.version() if ending_version is None else ending_version)
+
+    # ------------------------------------------------------------------ writes
+
+    def write(self, ref: TableRef, df: DataFrame, *, overwrite: bool, replace_where: str | None, txn: Txn | None,
+              new_columns: list[StructField], metadata: dict[str, str]) -> CommitResult:
+        table = self._table(ref)
+        removes: list[log.FileEntry] = []
+        operation = "WRITE"
+        if replace_where:
+            operation = "REPLACE WHERE"
+            df = df.filter(holds(replace_where, f"table {ref.name}: replace_where rows must satisfy {replace_where}"))
+            removes = log.active_files(table, replace_where)
+            kept = self._scan(table, removes).filter(~F.coalesce(F.expr(f"({replace_where})"), F.lit(False)))
+            df = df.unionByName(kept, allowMissingColumns=True)
+        elif overwrite:
+            operation = "OVERWRITE"
+            removes = log.active_files(table)
+        df = enforce(df, log.spark_schema(table), constraints_of(table.metadata().configuration), ref.name)
+        return self._commit_job(ref, table, df, operation, removes, txn, new_columns, metadata)
+
+    def merge(self, ref: TableRef, source: DataFrame, keys: list[str], *, update_condition: str | None,
+              delete_missing: bool, txn: Txn | None, new_columns: list[StructField],
+              metadata: dict[str, str]) -> CommitResult:
+        table = self._table(ref)
+        entries = log.active_files(table)
+        source = merge_plan.unique_keys(source, keys, ref.name)
+        touched = entries if delete_missing else self._files_with_keys(table, entries, source, keys)
+        rows, observation = merge_plan.merged_rows(self._scan(table, touched), source, keys,
+                                                   update_condition=update_condition, delete_missing=delete_missing,
+                                                   new_columns=[f.name for f in new_columns])
+        rows = enforce(rows, log.spark_schema(table), constraints_of(table.metadata().configuration), ref.name)
+        result = self._commit_job(ref, table, rows, "MERGE", touched, txn, new_columns, metadata)
+        return merge_plan.with_metrics(result, observation)
+
+    def optimize(self, ref: TableRef, where: str | None) -> CommitResult:
+        table = self._table(ref)
+        groups: dict[tuple[Any, ...], list[log.FileEntry]] = defaultdict(list)
+        for e in log.active_files(table, where):
+            if e.size < self._target_bytes:
+                groups[tuple(sorted(e.partition_values.items(), key=lambda kv: kv[0]))].append(e)
+        small = [e for group in groups.values() if len(group) > 1 for e in group]
+        if not small:
+            return CommitResult(ref.name, table.version(), False, "OPTIMIZE")
+        partition_by = table.metadata().partition_columns
+        n = max(1, math.ceil(sum(e.size for e in small) / self._target_bytes))
+        df = self._scan(table, small)
+        df = df.repartition(n, *partition_by) if partition_by else df.repartition(n)
+        return self._commit_job(ref, table, df, "OPTIMIZE", small, None, [], {}, data_change=False)
+
+    def vacuum(self, ref: TableRef, retention_hours: int) -> list[str]:
+        return self._table(ref).vacuum(retention_hours, dry_run=False, enforce_retention_duration=False, full=True)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _root(self, ref: TableRef) -> str:
+        if ref.is_catalog_name:
+            raise TableError(f"table {ref.name}: {ref.location} is a catalog name; the delta-rs engine needs a "
+                             "path or storage URI (set tables.{name}.location or use the native engine)")
+        return ref.location if "://" in ref.location else os.path.abspath(ref.location)
+
+    def _table(self, ref: TableRef, **at: Any) -> DeltaTable:
+        table = log.open_table(self._root(ref), **at)
+        if table is None:
+            raise TableError(f"table {ref.name} does not exist at {ref.location}")
+        return table
+
+    def _scan(self, table: DeltaTable, entries: list[log.FileEntry]) -> DataFrame:
+        return scan(self._spark, _plain_root(table), log.spark_schema(table), table.metadata().partition_columns,
+                    entries)
+
+    def _files_with_keys(self, table: DeltaTable, entries: list[log.FileEntry], source: DataFrame,
+                         keys: list[str]) -> list[log.FileEntry]:
+        """Files holding a key of ``source``: a semi-join reading only key columns and the file path."""
+        if not entries:
+            return []
+        probe = self._scan(table, entries).select(*keys, F.col("_metadata.file_path").alias("file"))
+        hits = probe.join(source.select(*keys), keys, "left_semi").select("file").distinct().collect()
+        paths = {_plain_path(r.file) for r in hits}
+        root = _plain_root(table)
+        return [e for e in entries if storage.join(root, e.path) in paths]
+
+    def _commit_job(self, ref: TableRef, table: DeltaTable, df: DataFrame, operation: str,
+                    removes: list[log.FileEntry], txn: Txn | None, new_columns: list[StructField],
+                    metadata: dict[str, str], *, data_change: bool = True) -> CommitResult:
+        """Run ``df`` through the data source; its commit makes one Delta commit (see source.py)."""
+        root = _plain_root(table)
+        if data_change:
+            log.refuse_unsupported_writes(table, root)
+        write_id = uuid.uuid4().hex
+        plan_uri = storage.join(root, f"_modelscale/plans/{write_id}.json")
+        result_uri = storage.join(root, f"_modelscale/results/{write_id}.json")
+        storage.write_json(plan_uri, {
+            "write_id": write_id,
+            "operation": operation,
+            "read_version": table.version(),
+            "data_change": data_change,
+            "removes": [{"path": e.path, "size": e.size, "partition_values": e.partition_values} for e in removes],
+            "txn": {"app_id": txn.app_id, "version": txn.version} if txn else None,
+            "metadata": metadata,
+            "add_columns": StructType(new_columns).json() if new_columns else None,
+        })
+        try:
+            (df.write.format(NAME).mode("append")
+             .option("path", root).option("plan", plan_uri).option("result", result_uri)
+             .option("partition_by", json.dumps(table.metadata().partition_columns))
+             .option("target_bytes", str(self._target_bytes)).option("max_open", str(self._max_open))
+             .option("data_change", str(data_change).lower())
+             .save())
+            outcome = storage.read_json(result_uri) or {}
+        except Exception as exc:
+            failure = (storage.read_json(result_uri) or {}).get("error")
+            if failure is None:
+                raise
+            known = _ERRORS.get(failure["kind"])
+            if known is not None:
+                raise known(failure["message"]) from exc
+            raise TableError(f"table {ref.name}: {operation} commit failed: {failure['message']}") from exc
+        finally:
+            storage.delete([plan_uri, result_uri])
+        return CommitResult(ref.name, outcome["version"], outcome["committed"], operation,
+                            rows_written=outcome["rows_written"], files_added=outcome["files_added"],
+                            files_removed=outcome["files_removed"])
+
+
+def _plain_root(table: DeltaTable) -> str:
+    uri = table.table_uri.rstrip("/")
+    return uri.removeprefix("file://") if uri.startswith("file:///") else uri
+
+
+def _plain_path(spark_path: str) -> str:
+    """Spark's ``_metadata.file_path`` (URL-encoded, ``file:`` scheme) as a plain path."""
+    path = unquote(spark_path)
+    if path.startswith("file:"):
+        path = "/" + path[len("file:"):].lstrip("/")
+    return path

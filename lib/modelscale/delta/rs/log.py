@@ -1,0 +1,181 @@
+"""Driver side of the delta-rs engine: snapshots, the active file list and the one commit per write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import pyarrow as pa
+from deltalake import DeltaTable, Schema
+from deltalake.exceptions import CommitFailedError, TableNotFoundError
+from deltalake.transaction import AddAction, CommitProperties, RemoveAction, Transaction
+from pyspark.sql.types import StructType
+
+from modelscale.delta.model import OPERATION_KEY
+from modelscale.delta.rs import partitions, storage
+from modelscale.delta.schema import from_delta_json
+from modelscale.errors import ConcurrentWriteError, TableError
+
+UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
+WRITE_ID_KEY = "modelscale.write_id"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One active data file: plain relative path, size, Delta partition values, row count."""
+
+    path: str
+    size: int
+    partition_values: dict[str, str | None]
+    num_records: int | None
+
+
+def open_table(root: str, version: int | None = None, timestamp: str | dt.datetime | None = None) -> DeltaTable | None:
+    """The table at ``root`` (optionally time-travelled), None if there is none; refuses unsupported ones."""
+    try:
+        table = DeltaTable(root)
+    except TableNotFoundError:
+        return None
+    if version is not None:
+        table.load_as_version(version)
+    elif timestamp is not None:
+        table.load_as_version(_utc(timestamp))
+    refuse_unsupported(table, root)
+    return table
+
+
+def _utc(timestamp: str | dt.datetime) -> dt.datetime:
+    """An ISO string or datetime as an aware datetime; naive ones are UTC (the session time zone)."""
+    value = dt.datetime.fromisoformat(timestamp) if isinstance(timestamp, str) else timestamp
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def refuse_unsupported(table: DeltaTable, root: str) -> None:
+    """Deletion vectors or column mapping would be read wrongly from plain parquet: refuse them."""
+    proto = table.protocol()
+    found = UNSUPPORTED_READER_FEATURES & set(proto.reader_features or [])
+    mapping = table.metadata().configuration.get("delta.columnMapping.mode", "none")
+    if mapping != "none" or proto.min_reader_version == 2:
+        found.add("columnMapping")
+    if found:
+        raise TableError(
+            f"table at {root} uses reader features {', '.join(sorted(found))} that the delta-rs engine "
+            "cannot honour when Spark reads its parquet files; use the native engine (Delta jars) for it"
+        )
+
+
+def refuse_unsupported_writes(table: DeltaTable, root: str) -> None:
+    """Generated or identity columns would be written without their values: refuse to write."""
+    schema_json = table.schema().to_json()
+    found = sorted({"generatedColumns", "identityColumns"} & set(table.protocol().writer_features or []))
+    found += [f for f, key in (("generation expressions", "delta.generationExpression"),
+                               ("identity columns", "delta.identity.")) if key in schema_json]
+    if found:
+        raise TableError(f"table at {root} uses {', '.join(found)}, which the delta-rs engine does not "
+                         "compute on write; write it with the native engine")
+
+
+def spark_schema(table: DeltaTable) -> StructType:
+    return from_delta_json(table.schema().to_json())
+
+
+def active_files(table: DeltaTable, where: str | None = None) -> list[FileEntry]:
+    """Active files of the loaded snapshot, pruned by ``where`` when delta-rs can evaluate it."""
+    actions = pa.table(table.get_add_actions(flatten=True))
+    parts = [c for c in actions.column_names if c.startswith("partition.")]
+    rows = actions.select(["path", "size_bytes", "num_records", *parts]).to_pylist()
+    entries = [
+        FileEntry(
+            path=unquote(r["path"]),
+            size=r["size_bytes"],
+            partition_values={c[len("partition."):]: partitions.to_delta(r[c]) for c in parts},
+            num_records=r["num_records"],
+        )
+        for r in rows
+    ]
+    if not where:
+        return entries
+    try:
+        keep = set(table.file_uris(file_pruning_predicate=where))
+    except Exception:  # a predicate delta-rs cannot parse prunes nothing; Spark still filters the rows
+        return entries
+    root = table.table_uri.removeprefix("file://").rstrip("/")
+    return [e for e in entries if storage.join(root, e.path) in keep]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    version: int
+    committed: bool
+    files_added: int
+    files_removed: int
+    rows_written: int
+
+
+def commit(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outcome:
+    """Make ONE commit of ``adds`` plus the plan's removes against the plan's read version.
+
+    Skips (and deletes the new files) when the plan's Txn is already in the table. A concurrent
+    commit that conflicts raises ConcurrentWriteError; blind appends are rebased by delta-rs.
+    """
+    table = DeltaTable(root, version=plan["read_version"])
+    txn = plan.get("txn")
+    if txn is not None:
+        seen = DeltaTable(root).transaction_version(txn["app_id"])
+        if seen is not None and seen >= txn["version"]:
+            storage.delete([storage.join(root, a["path"]) for a in adds])
+            return Outcome(DeltaTable(root).version(), False, 0, 0, 0)
+    partition_by = table.metadata().partition_columns
+    _validate(adds, partition_by, root)
+    removes = plan.get("removes", [])
+    if not adds and not removes and txn is None:
+        return Outcome(table.version(), False, 0, 0, 0)
+    if plan.get("add_columns"):
+        table.alter.add_columns(Schema.from_json(plan["add_columns"]).fields)
+    now = int(time.time() * 1000)
+    actions: list[AddAction | RemoveAction] = [
+        RemoveAction(r["path"], plan["data_change"], now, r["size"], r["partition_values"]) for r in removes
+    ]
+    actions += [AddAction(**a) for a in adds]
+    write_id = plan["write_id"]
+    props = CommitProperties(
+        custom_metadata={**plan.get("metadata", {}), OPERATION_KEY: plan["operation"], WRITE_ID_KEY: write_id},
+        app_transactions=[Transaction(txn["app_id"], txn["version"])] if txn else None,
+    )
+    try:
+        table.create_write_transaction(actions, "append", table.schema(), partition_by=partition_by,
+                                       commit_properties=props)
+    except CommitFailedError as exc:
+        raise ConcurrentWriteError(
+            f"table at {root}: {plan['operation']} read version {plan['read_version']} but a concurrent "
+            f"commit changed the files it rewrites; nothing was committed, re-run the operation ({exc})"
+        ) from None
+    rows = sum(_num_records(a) for a in adds)
+    return Outcome(_committed_version(root, write_id), True, len(adds), len(removes), rows)
+
+
+def _committed_version(root: str, write_id: str) -> int:
+    """The version our commit landed at (delta-rs may have rebased it past concurrent commits)."""
+    table = DeltaTable(root)
+    for entry in table.history(limit=50):
+        if entry.get(WRITE_ID_KEY) == write_id:
+            return int(entry["version"])
+    return table.version()
+
+
+def _num_records(add: dict[str, Any]) -> int:
+    return json.loads(add["stats"])["numRecords"]
+
+
+def _validate(adds: list[dict[str, Any]], partition_by: list[str], root: str) -> None:
+    """delta-rs accepts add actions without partition values: check them before committing."""
+    for a in adds:
+        if set(a["partition_values"]) != set(partition_by):
+            raise TableError(
+                f"table at {root}: file {a['path']} has partition values for "
+                f"{sorted(a['partition_values'])}, expected {partition_by}; nothing was committed"
+            )

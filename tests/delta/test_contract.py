@@ -1,0 +1,317 @@
+"""The Delta contract, run against every available engine (native skips without the Delta jars)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from chispa import assert_df_equality
+from deltalake import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
+
+from modelscale.delta import Txn
+from modelscale.errors import ConcurrentWriteError, SchemaMismatchError, TableError
+
+SCHEMA = "id long, part string, amount double, price decimal(10,2), day date, ts timestamp, ok boolean"
+
+
+def rows(spark: SparkSession, data: list[tuple], schema: str = SCHEMA) -> DataFrame:
+    return spark.createDataFrame(data, schema)
+
+
+def sample(spark: SparkSession, ids: range | list[int], part: str = "a") -> DataFrame:
+    """Rows of every type; one partition, so one append writes one file per partition value."""
+    data = [(i, part, i * 1.5, Decimal(f"{i}.25"), dt.date(2024, 1, 1) + dt.timedelta(days=i),
+             dt.datetime(2024, 1, 1, 12, 0, 0, 123456) + dt.timedelta(hours=i), i % 2 == 0) for i in ids]
+    return rows(spark, data).coalesce(1)
+
+
+def same(actual: DataFrame, expected: DataFrame) -> None:
+    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_create_from_config_is_idempotent(spark, lakehouse):
+    lake = lakehouse(t=dict(partition_by=["part"], properties={"delta.appendOnly": "false"}))
+    schema = StructType.fromDDL(SCHEMA)
+    first = lake.create("t", schema)
+    assert first.committed and first.version == 0 and lake.exists("t")
+    again = lake.create("t", schema)
+    assert not again.committed and again.version == 0
+    info = lake.info("t")
+    assert (info.partition_by, info.num_files, info.num_rows) == (["part"], 0, 0)
+    assert lake.read("t").schema.simpleString() == schema.simpleString()
+    assert lake.read("t").count() == 0
+    with pytest.raises(SchemaMismatchError, match=r"amount double.*amount string"):
+        lake.create("t", StructType.fromDDL(SCHEMA.replace("amount double", "amount string")))
+
+
+def test_append_round_trips_types_and_matches_delta_rs_reader(spark, lakehouse):
+    lake = lakehouse(t=dict(partition_by=["part"]))
+    df = sample(spark, range(5)).unionByName(sample(spark, range(5, 8), part="b"))
+    result = lake.append("t", df)
+    assert (result.committed, result.operation, result.rows_written) == (True, "WRITE", 8)
+    assert result.files_added == lake.info("t").num_files >= 2
+    same(lake.read("t"), df)
+    arrow = DeltaTable(lake.location("t")).to_pyarrow_table()
+    same(spark.createDataFrame(arrow.select(df.columns).to_pylist(), df.schema), df)
+    assert lake.info("t").num_rows == 8
+
+
+def test_overwrite_is_one_commit(spark, lakehouse):
+    lake = lakehouse(t={})
+    lake.append("t", sample(spark, range(3)))
+    before = lake.version("t")
+    result = lake.overwrite("t", sample(spark, range(10, 12)), metadata={"run": "r1"})
+    assert result.version == before + 1 and result.files_removed == 1 and result.rows_written == 2
+    assert lake.info("t").num_files == result.files_added
+    same(lake.read("t"), sample(spark, range(10, 12)))
+    last = lake.history("t", limit=1)[0]
+    assert last["operation"] == "OVERWRITE" and last["run"] == "r1"
+
+
+def test_replace_where_partition_and_data_predicates(spark, lakehouse):
+    lake = lakehouse(t=dict(partition_by=["part"]))
+    lake.append("t", sample(spark, range(4), "a").unionByName(sample(spark, range(4, 8), "b")))
+    lake.overwrite("t", sample(spark, range(100, 102), "a"), replace_where="part = 'a'")
+    same(lake.read("t"), sample(spark, range(100, 102), "a").unionByName(sample(spark, range(4, 8), "b")))
+    # a data-column predicate keeps the other rows of the rewritten files
+    replacement = sample(spark, [6], "b").withColumn("amount", F.lit(-1.0))
+    lake.overwrite("t", replacement, replace_where="part = 'b' AND id >= 6")
+    same(lake.read("t"), sample(spark, range(100, 102), "a").unionByName(sample(spark, [4, 5], "b"))
+         .unionByName(replacement))
+    version = lake.version("t")
+    with pytest.raises(TableError, match=r"replace_where rows must satisfy part = 'a'"):
+        lake.overwrite("t", sample(spark, [1], "b"), replace_where="part = 'a'")
+    assert lake.version("t") == version
+
+
+def test_merge_updates_inserts_and_reports_metrics(spark, lakehouse):
+    lake = lakehouse(t=dict(partition_by=["part"]))
+    lake.append("t", sample(spark, range(4), "a").unionByName(sample(spark, range(4, 6), "b")))
+    files_of_a = len(lake.read("t", where="part = 'a'").inputFiles())
+    source = sample(spark, [1, 2], "a").withColumn("amount", F.lit(-1.0)).unionByName(sample(spark, [9], "c"))
+    result = lake.merge("t", source, ["id"])
+    assert result.operation == "MERGE" and result.committed
+    assert result.metrics == {"rows_updated": 2, "rows_inserted": 1, "rows_deleted": 0, "rows_copied": 2}
+    # only the file of partition a held matched keys: b's file is untouched
+    assert result.files_removed == files_of_a
+    expected = (sample(spark, [0, 3], "a").unionByName(sample(spark, range(4, 6), "b")).unionByName(source))
+    same(lake.read("t"), expected)
+
+
+def test_merge_update_condition_and_delete_missing(spark, lakehouse):
+    lake = lakehouse(t={})
+    lake.append("t", sample(spark, range(4)))
+    newer = sample(spark, [0]).withColumn("ts", F.lit(dt.datetime(2030, 1, 1)))
+    older = sample(spark, [1]).withColumn("ts", F.lit(dt.datetime(2000, 1, 1))).withColumn("amount", F.lit(-5.0))
+    result = lake.merge("t", newer.unionByName(older), ["id"], update_condition="s.ts > t.ts", delete_missing=True)
+    assert result.metrics == {"rows_updated": 1, "rows_inserted": 0, "rows_deleted": 2, "rows_copied": 1}
+    same(lake.read("t"), newer.unionByName(sample(spark, [1])))
+
+
+def test_merge_duplicate_source_keys_fail_before_commit(spark, lakehouse):
+    lake = lakehouse(t={})
+    lake.append("t", sample(spark, range(3)))
+    version = lake.version("t")
+    with pytest.raises(TableError, match=r"more than one row for key \(id\) = \(7\)"):
+        lake.merge("t", sample(spark, [7, 7, 8]), ["id"])
+    assert lake.version("t") == version
+
+
+def test_time_travel_by_version_and_timestamp(spark, lakehouse):
+    lake = lakehouse(t={})
+    v1 = lake.append("t", sample(spark, range(2))).version
+    time.sleep(1.1)
+    between = dt.datetime.now(dt.UTC)
+    time.sleep(1.1)
+    lake.append("t", sample(spark, range(2, 5)))
+    assert lake.read("t").count() == 5
+    same(lake.read("t", version=v1), sample(spark, range(2)))
+    same(lake.read("t", timestamp=between), sample(spark, range(2)))
+    same(lake.read("t", timestamp=between.isoformat()), sample(spark, range(2)))
+
+
+def test_history_and_txn_idempotence(spark, lakehouse):
+    lake = lakehouse(t={})
+    first = lake.append("t", sample(spark, range(2)), txn=Txn("daily", 20240101), metadata={"run_date": "2024-01-01"})
+    again = lake.append("t", sample(spark, range(2)), txn=Txn("daily", 20240101))
+    older = lake.overwrite("t", sample(spark, range(9)), txn=Txn("daily", 20231231))
+    assert first.committed and not again.committed and not older.committed
+    assert again.version == first.version == lake.version("t")
+    assert lake.txn_version("t", "daily") == 20240101 and lake.txn_version("t", "other") is None
+    assert lake.read("t").count() == 2
+    ops = [(h["version"], h["operation"]) for h in lake.history("t")]
+    assert ops == [(1, "WRITE"), (0, "CREATE TABLE")]
+    assert lake.history("t", limit=1)[0]["run_date"] == "2024-01-01"
+
+
+def test_schema_enforcement_and_evolution(spark, lakehouse):
+    lake = lakehouse(t={})
+    lake.append("t", sample(spark, range(2)))
+    version = lake.version("t")
+    with pytest.raises(SchemaMismatchError, match=r"extra string.*merge_schema=True"):
+        lake.append("t", sample(spark, [5]).withColumn("extra", F.lit("x")))
+    with pytest.raises(SchemaMismatchError, match=r"amount \(table double, write string\)"):
+        lake.append("t", sample(spark, [5]).withColumn("amount", F.lit("x")))
+    assert lake.version("t") == version
+    # missing nullable columns are written as nulls
+    lake.append("t", sample(spark, [3]).drop("price"))
+    assert lake.read("t", where="id = 3").first().price is None
+    lake.append("t", sample(spark, [4]).withColumn("extra", F.lit("x")), merge_schema=True)
+    got = lake.read("t")
+    assert got.columns[-1] == "extra"
+    assert sorted((r.id, r.extra) for r in got.collect()) == [(0, None), (1, None), (3, None), (4, "x")]
+
+
+def test_constraints_fail_the_write_and_keep_the_version(spark, lakehouse):
+    lake = lakehouse(t=dict(constraints={"positive_amount": "amount >= 0"}))
+    lake.create("t", StructType.fromDDL("id long not null, amount double"))
+    lake.append("t", rows(spark, [(1, 1.0)], "id long, amount double"))
+    version = lake.version("t")
+    with pytest.raises(TableError, match=r"CHECK constraint positive_amount \(amount >= 0\)"):
+        lake.append("t", rows(spark, [(2, 1.0), (3, -1.0)], "id long, amount double"))
+    with pytest.raises(TableError, match=r"NOT NULL column id"):
+        lake.append("t", rows(spark, [(None, 1.0)], "id long, amount double"))
+    assert lake.version("t") == version and lake.read("t").count() == 1
+
+
+def test_failed_task_leaves_table_and_files_unchanged(spark, lakehouse):
+    lake = lakehouse(t={})
+    lake.append("t", sample(spark, range(4)))
+    version, files = lake.version("t"), set(_parquet_files(lake.location("t")))
+
+    @F.udf("double")
+    def explode_on_three(i: int) -> float:
+        if i == 3:
+            raise ValueError("boom in one task")
+        return float(i)
+
+    bad = sample(spark, range(4)).repartition(2).withColumn("amount", explode_on_three("id"))
+    with pytest.raises(Exception, match="boom in one task"):
+        lake.append("t", bad)
+    assert lake.version("t") == version
+    assert set(_parquet_files(lake.location("t"))) == files
+
+
+def _parquet_files(location: str) -> list[str]:
+    return sorted(str(p.relative_to(location)) for p in Path(location).rglob("*.parquet")
+                  if "_delta_log" not in p.parts)
+
+
+def test_concurrent_appends_both_land(spark, lakehouse):
+    lake = lakehouse(t={})
+    lake.create("t", StructType.fromDDL(SCHEMA))
+    errors: list[BaseException] = []
+
+    def append(ids: range) -> None:
+        try:
+            lake.append("t", sample(spark, ids))
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=append, args=(r,)) for r in (range(0, 3), range(3, 6))]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []
+    assert lake.version("t") == 2
+    same(lake.read("t"), sample(spark, range(6)))
+
+
+def test_conflicting_rewrites_race_cleanly(spark, lakehouse):
+    """Two merges that read the same snapshot and rewrite the same file: one wins, the other fails clearly."""
+    lake = lakehouse(t={})
+    lake.append("t", sample(spark, range(4)))
+    start, before = lake.version("t"), set(_parquet_files(lake.location("t")))
+
+    @F.udf("double")
+    def slow(x: float) -> float:
+        time.sleep(1.5)
+        return x
+
+    outcomes: list[object] = []
+
+    def merge(amount: float) -> None:
+        src = sample(spark, [1]).withColumn("amount", slow(F.lit(amount)))
+        try:
+            outcomes.append(lake.merge("t", src, ["id"]))
+        except BaseException as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=merge, args=(a,)) for a in (10.0, 20.0)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(errors) == 1 and isinstance(errors[0], ConcurrentWriteError), outcomes
+    assert "concurrent" in str(errors[0])
+    assert lake.version("t") == start + 1
+    got = lake.read("t")
+    assert got.count() == 4 and got.where("id = 1").first().amount in (10.0, 20.0)
+    # the loser's files were deleted by abort: only the winner's new file was added on disk
+    active = {str(Path(u).relative_to(lake.location("t"))) for u in DeltaTable(lake.location("t")).file_uris()}
+    assert set(_parquet_files(lake.location("t"))) - before == active - before != set()
+
+
+PARTITION_VALUES = ["with space", "a/b", "k=v", "100%", "naïve ünïcödé 東京", None, "007", "q?*[x]{y}"]
+
+
+def test_partition_values_round_trip(spark, lakehouse):
+    lake = lakehouse(t=dict(partition_by=["part"]))
+    df = rows(spark, [(i, v, float(i), None, None, None, None) for i, v in enumerate(PARTITION_VALUES)])
+    lake.append("t", df)
+    same(lake.read("t"), df)
+    assert lake.read("t", where="part = 'a/b'").collect()[0].id == 1
+    assert lake.read("t", where="part IS NULL").collect()[0].id == 5
+    arrow = DeltaTable(lake.location("t")).to_pyarrow_table()
+    assert sorted(zip(arrow["id"].to_pylist(), arrow["part"].to_pylist())) == list(enumerate(PARTITION_VALUES))
+
+
+def test_where_prunes_files(spark, lakehouse):
+    lake = lakehouse(t=dict(partition_by=["part"]))
+    for part in "abc":
+        lake.append("t", sample(spark, range(10), part))
+    lake.append("t", sample(spark, range(100, 110), "a"))
+    assert len(lake.read("t").inputFiles()) == 4
+    by_partition = lake.read("t", where="part = 'b'")
+    assert len(by_partition.inputFiles()) == 1 and by_partition.count() == 10
+    by_stats = lake.read("t", where="id >= 100")
+    assert len(by_stats.inputFiles()) == 1 and by_stats.count() == 10
+
+
+def test_optimize_compacts_and_vacuum_removes(spark, lakehouse):
+    lake = lakehouse(t=dict(partition_by=["part"]))
+    for i in range(3):
+        lake.append("t", sample(spark, range(i * 10, i * 10 + 10), "a"))
+    lake.append("t", sample(spark, range(50, 52), "b"))
+    before = lake.read("t")
+    expected = spark.createDataFrame(before.collect(), before.schema)
+    result = lake.optimize("t")
+    assert result.committed and result.files_removed == 3 and result.files_added == 1
+    assert lake.info("t").num_files == 2
+    same(lake.read("t"), expected)
+    assert len(_parquet_files(lake.location("t"))) == 5
+    removed = lake.vacuum("t", retention_hours=0)
+    assert len(removed) == 3
+    assert len(_parquet_files(lake.location("t"))) == 2
+    same(lake.read("t"), expected)
+    assert not lake.optimize("t").committed
+
+
+def test_change_data_feed(spark, lakehouse):
+    lake = lakehouse(t=dict(properties={"delta.enableChangeDataFeed": "true"}), plain={})
+    v1 = lake.append("t", sample(spark, range(3))).version
+    lake.merge("t", sample(spark, [1]).withColumn("amount", F.lit(-1.0)).unionByName(sample(spark, [7])), ["id"])
+    feed = lake.changes("t", v1).select("id", "amount", "_change_type", "_commit_version")
+    # delta-rs reports an update as delete + insert; native Delta as update_preimage + update_postimage
+    as_rs = {"update_preimage": "delete", "update_postimage": "insert"}
+    got = sorted((i, a, as_rs.get(c, c), v) for i, a, c, v in feed.collect())
+    assert got == [(0, 0.0, "insert", v1), (1, -1.0, "insert", v1 + 1), (1, 1.5, "delete", v1 + 1),
+                   (1, 1.5, "insert", v1), (2, 3.0, "insert", v1), (7, 10.5, "insert", v1 + 1)]
+    lake.append("plain", sample(spark, range(1)))
+    with pytest.raises(TableError, match="change data feed is not enabled"):
+        lake.changes("plain", 0)

@@ -1,0 +1,102 @@
+"""delta-rs engine specifics: engine choice, file layout, refused protocols, foreign writers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from chispa import assert_df_equality
+from deltalake import DeltaTable, Schema, write_deltalake
+from pyspark.sql import functions as F
+
+from modelscale.delta import select_engine
+from modelscale.delta.rs.files import footer_stats
+from modelscale.errors import ConfigError, TableError
+
+def test_auto_selects_delta_rs_without_jars_and_rejects_unknown(spark):
+    assert select_engine(spark, "auto").name == "delta-rs"
+    with pytest.raises(ConfigError, match="expected auto, native or delta-rs"):
+        select_engine(spark, "spark-delta")
+
+
+def test_deletion_vector_table_is_refused(spark, rs_lake, tmp_path):
+    lake = rs_lake(t=dict(location=str(tmp_path / "dv")))
+    write_deltalake(lake.location("t"), pa.table({"id": [1, 2, 3]}),
+                    configuration={"delta.enableDeletionVectors": "true"})
+    assert "deletionVectors" in DeltaTable(lake.location("t")).protocol().reader_features
+    with pytest.raises(TableError, match=r"dv uses reader features deletionVectors .* use the native engine"):
+        lake.read("t")
+    with pytest.raises(TableError, match="deletionVectors"):
+        lake.append("t", spark.range(1))
+
+
+def test_catalog_names_need_the_native_engine(spark, rs_lake):
+    lake = rs_lake(t=dict(location="main.silver.t"))
+    with pytest.raises(TableError, match=r"main.silver.t is a catalog name"):
+        lake.exists("t")
+
+
+def test_reads_foreign_layout_with_partition_values_from_the_log(spark, rs_lake, tmp_path):
+    """delta-rs's own writer uses its own folder encoding: values still come from the log."""
+    lake = rs_lake(t=dict(location=str(tmp_path / "foreign"), partition_by=["p", "day"]))
+    values = ["a b", "x/y", "k=v", "50%", "ünï", None]
+    data = pa.table({"id": pa.array(range(6), pa.int64()), "p": values,
+                     "day": pa.array([None, 19000, 19001, 19002, 19003, 19004], pa.date32())})
+    write_deltalake(lake.location("t"), data, partition_by=["p", "day"])
+    expected = spark.createDataFrame(data.to_pandas()).select("id", "p", "day")
+    assert_df_equality(lake.read("t"), expected, ignore_row_order=True, ignore_nullable=True)
+    assert lake.read("t", where="p = 'k=v'").collect()[0].id == 2
+    lake.append("t", expected.where("id = 1"))
+    assert lake.read("t", where="p = 'x/y'").count() == 2
+
+
+def test_timestamp_partitions_and_stats_prune(spark, rs_lake):
+    lake = rs_lake(t=dict(partition_by=["hour"]))
+    df = spark.range(4).select("id", F.timestamp_seconds(F.col("id") * 3600).alias("hour"))
+    lake.append("t", df)
+    assert_df_equality(lake.read("t"), df, ignore_row_order=True, ignore_nullable=True)
+    got = lake.read("t", where="hour = timestamp'1970-01-01 02:00:00'")
+    assert [r.id for r in got.collect()] == [2] and len(got.inputFiles()) == 1
+
+
+def test_files_roll_at_target_size_with_bounded_open_writers(spark, rs_lake):
+    lake = rs_lake(target_file_size_mb=1, max_open_files_per_task=1, t=dict(partition_by=["p"]))
+    df = spark.range(0, 400_000, numPartitions=1).select(
+        "id", F.rand(1).alias("x"), (F.col("id") % 2).cast("string").alias("p"))
+    result = lake.append("t", df)
+    assert result.rows_written == 400_000
+    sizes = pa.table(DeltaTable(lake.location("t")).get_add_actions(flatten=True))["size_bytes"].to_pylist()
+    # 3.2 MB per partition value alternating in every batch: one open file at a time, each ~<= 1 MB + a row group
+    assert len(sizes) > 4 and max(sizes) < 2.5 * 1024 * 1024
+    assert lake.read("t").count() == 400_000 and lake.read("t", where="p = '1'").count() == 200_000
+
+
+def test_footer_stats_match_the_data(tmp_path):
+    import pyarrow.parquet as pq
+
+    path = str(tmp_path / "f.parquet")
+    pq.write_table(pa.table({"a": [3, None, 1], "s": ["b", "a", None], "b": [True, False, None]}), path)
+    stats = footer_stats(pq.read_metadata(path))
+    assert stats == {"numRecords": 3, "minValues": {"a": 1, "s": "a"}, "maxValues": {"a": 3, "s": "b"},
+                     "nullCount": {"a": 1, "s": 1, "b": 1}}
+
+
+def test_no_leftover_plan_files(spark, rs_lake):
+    lake = rs_lake(t={})
+    lake.append("t", spark.range(3))
+    assert [p for p in Path(lake.location("t")).rglob("*") if p.is_file() and "_modelscale" in p.parts] == []
+
+
+def test_generated_column_table_refuses_writes_but_reads(spark, rs_lake, tmp_path):
+    lake = rs_lake(t=dict(location=str(tmp_path / "gen")))
+    schema = {"type": "struct", "fields": [
+        {"name": "id", "type": "long", "nullable": True, "metadata": {}},
+        {"name": "double_id", "type": "long", "nullable": True, "metadata": {"delta.generationExpression": "id * 2"}},
+    ]}
+    DeltaTable.create(lake.location("t"), Schema.from_json(json.dumps(schema)))
+    assert lake.read("t").count() == 0
+    with pytest.raises(TableError, match=r"gen uses generation expressions.*native engine"):
+        lake.append("t", spark.range(2).selectExpr("id", "id * 2 as double_id"))
+    assert lake.version("t") == 0
