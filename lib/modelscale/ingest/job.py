@@ -1,0 +1,227 @@
+"""The ingest job: landing files to bronze, quarantine and silver, then the ingest log.
+
+Every source is planned first (files found, fingerprinted, checked against the ingest log and the
+declared columns), so a bad file fails the run before anything is written. Each source with new
+files is then one batch: parsed once and cached, split into accepted and quarantined records,
+counted per file (rows read = accepted + quarantined), written to bronze and quarantine (replacing
+any rows of the same files a crashed run left), deduped and MERGEd into silver. The ``ingest_log``
+append comes last. Every write carries a `Txn` keyed by the batch id (a digest of the batch's
+files), so a rerun after a crash skips what already landed, and a rerun after success finds no new
+files and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from modelscale.config.models import SourceConfig
+from modelscale.delta import CommitResult, Lakehouse, Txn
+from modelscale.ingest import ingest_log
+from modelscale.ingest.ingest_log import LogEntry, sql_str
+from modelscale.ingest.landing import LandingFile, find_files
+from modelscale.ingest.quarantine import Counts, accepted, check_conservation, count_by_file, quarantined, total
+from modelscale.ingest.readers import BATCH_DATE, SOURCE_FILE, file_columns, read_batch
+from modelscale.ingest.silver import INGESTED_AT, to_silver, transform_for
+from modelscale.jobs.context import JobContext, JobResult
+from modelscale.logs import get_logger, step
+
+log = get_logger("ingest")
+
+BATCH_ID = "_batch_id"
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """What one source ingests in this run."""
+
+    name: str
+    source: SourceConfig
+    new_files: list[LandingFile]
+    already_ingested: int
+    changed: list[str]
+    missing_dates: list[dt.date]
+
+    @property
+    def batch_id(self) -> str:
+        """Deterministic for the same files and contents, so a rerun after a crash reuses it."""
+        digest = _digest(f"{f.rel_path}:{f.checksum}" for f in self.new_files)
+        dates = sorted({f.file_date for f in self.new_files})
+        return f"{self.name}:{dates[0]}..{dates[-1]}:{digest}"
+
+
+def run(ctx: JobContext) -> JobResult:
+    """Ingest every source of the pipeline for ``ctx.run_dates``."""
+    with step(log, "ingest", run_dates=_date_range(ctx.run_dates), run_id=ctx.run_id) as info:
+        plans = plan_sources(ctx)
+        done = [ingest_source(ctx, plan) for plan in plans]
+        sources = {plan.name: summary for plan, (summary, _) in zip(plans, done, strict=True)}
+        entries = [entry for _, logged in done for entry in logged]
+        if entries:
+            run_key = _digest(p.batch_id for p in plans if p.new_files)
+            ingest_log.record(ctx.spark, ctx.lakehouse, entries, Txn(f"ingest:{ingest_log.TABLE}:{run_key}", 1))
+        for plan in plans:
+            sources[plan.name]["table_versions"] = _versions(ctx.lakehouse, plan.source)
+        info.update(files=len(entries), rows_read=sum(s["rows_read"] for s in sources.values()),
+                    quarantined=sum(s["rows_quarantined"] for s in sources.values()))
+    changed = [path for s in sources.values() for path in s["changed_files"]]
+    message = (f"{len(changed)} landing file(s) changed after ingestion and were not re-read: {', '.join(changed)}"
+               if changed else "")
+    return JobResult(job="ingest", summary={"run_dates": _date_range(ctx.run_dates), "sources": sources},
+                     message=message)
+
+
+def plan_sources(ctx: JobContext) -> list[SourcePlan]:
+    """Find each source's files for the run dates and keep those not ingested before."""
+    found: dict[str, list[LandingFile]] = {}
+    for name, source in ctx.pipeline.sources.items():
+        transform_for(name, source)
+        found[name] = find_files(ctx.settings.storage.landing, name, source, ctx.run_dates)
+    known = ingest_log.known_checksums(ctx.lakehouse, [f.rel_path for files in found.values() for f in files])
+    return [_plan(ctx, name, ctx.pipeline.sources[name], files, known) for name, files in found.items()]
+
+
+def _plan(ctx: JobContext, name: str, source: SourceConfig, files: list[LandingFile],
+          known: dict[tuple[str, str], str]) -> SourcePlan:
+    new = [f for f in files if (name, f.rel_path) not in known]
+    changed = [f.rel_path for f in files if known.get((name, f.rel_path), f.checksum) != f.checksum]
+    for path in changed:
+        log.warning("source %s: %s changed since it was ingested (different checksum); it is NOT re-read. "
+                    "Land the correction as a new file to apply it.", name, path)
+    for f in new:
+        file_columns(name, source, f)
+    dates = {f.file_date for f in files}
+    missing = [] if source.snapshot else [d for d in ctx.run_dates if d not in dates]
+    if missing:
+        log.warning("source %s: no landing file for %s", name, ", ".join(map(str, missing)))
+    return SourcePlan(name, source, new, len(files) - len(new), changed, missing)
+
+
+def ingest_source(ctx: JobContext, plan: SourcePlan) -> tuple[dict[str, Any], list[LogEntry]]:
+    """Ingest one source's new files as one batch: its summary and its ingest-log entries."""
+    summary: dict[str, Any] = {
+        "files_ingested": len(plan.new_files),
+        "files_already_ingested": plan.already_ingested,
+        "changed_files": plan.changed,
+        "missing_dates": [d.isoformat() for d in plan.missing_dates],
+        "rows_read": 0, "rows_accepted": 0, "rows_quarantined": 0,
+    }
+    if not plan.new_files:
+        return summary, []
+    with step(log, f"ingest {plan.name}", files=len(plan.new_files), batch=plan.batch_id) as info:
+        entries = _ingest_batch(ctx, plan)
+        counts = Counts(*(sum(getattr(e, f) for e in entries) for f in ("rows_read", "rows_accepted",
+                                                                         "rows_quarantined")))
+        info.update(read=counts.read, accepted=counts.accepted, quarantined=counts.quarantined)
+    summary.update(batch_id=plan.batch_id, rows_read=counts.read, rows_accepted=counts.accepted,
+                   rows_quarantined=counts.quarantined)
+    return summary, entries
+
+
+def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
+    """Parse once, split, check conservation, write bronze, quarantine and silver."""
+    lh, src, batch_id = ctx.lakehouse, plan.source, plan.batch_id
+    ingested_at = dt.datetime.now(dt.UTC)
+    lineage = {INGESTED_AT: F.lit(ingested_at), BATCH_ID: F.lit(batch_id)}
+    metadata = {"batch_id": batch_id, "run_id": ctx.run_id}
+    files_predicate = (
+        f"{BATCH_DATE} IN ({', '.join(sorted({f'DATE {sql_str(str(f.file_date))}' for f in plan.new_files}))}) "
+        f"AND {SOURCE_FILE} IN ({', '.join(sql_str(f.rel_path) for f in plan.new_files)})"
+    )
+    parsed = read_batch(ctx.spark, plan.name, src, plan.new_files).persist()
+    try:
+        per_file = count_by_file(parsed)
+        counts = total(per_file)
+        good = _bronze_columns(accepted(parsed).withColumns(lineage))
+        bad = quarantined(parsed).withColumns(lineage)
+        bronze = _replace(lh, src.bronze_table, good, counts.accepted, files_predicate, batch_id, metadata,
+                          src.allow_schema_evolution)
+        quar = _replace(lh, src.quarantine, bad, counts.quarantined, files_predicate, batch_id, metadata, False)
+        _check_landed(lh, f"source {plan.name} batch {batch_id}", counts,
+                      {src.bronze_table: bronze, src.quarantine: quar}, files_predicate)
+        silver = _upsert(lh, src, to_silver(good, plan.name, src), batch_id, metadata) if counts.accepted else None
+    finally:
+        parsed.unpersist()
+    return [
+        LogEntry(
+            source=plan.name, path=f.rel_path, size=f.size, modified_at=f.mtime, checksum=f.checksum,
+            rows_read=c.read, rows_accepted=c.accepted, rows_quarantined=c.quarantined, batch_id=batch_id,
+            batch_date=f.file_date, run_id=ctx.run_id, ingested_at=ingested_at,
+            bronze_version=_version(bronze), quarantine_version=_version(quar), silver_version=_version(silver),
+        )
+        for f in plan.new_files
+        for c in [per_file.get(f.rel_path, Counts(0, 0, 0))]
+    ]
+
+
+def _bronze_columns(df: DataFrame) -> DataFrame:
+    """Source columns first, then the lineage columns in a fixed order."""
+    tail = [SOURCE_FILE, INGESTED_AT, BATCH_ID, BATCH_DATE]
+    return df.select(*[c for c in df.columns if c not in tail], *tail)
+
+
+def _replace(lh: Lakehouse, table: str, df: DataFrame, rows: int, files_predicate: str, batch_id: str,
+             metadata: dict[str, str], evolve: bool) -> CommitResult | None:
+    """Write the batch's rows in place of any rows of the same files; None when there are none."""
+    if not rows:
+        return None
+    if not lh.exists(table):  # a new table holds nothing to replace
+        return lh.append(table, df, txn=_txn(table, batch_id), metadata=metadata)
+    return lh.overwrite(table, df, replace_where=files_predicate, txn=_txn(table, batch_id),
+                        merge_schema=evolve, metadata=metadata)
+
+
+def _upsert(lh: Lakehouse, src: SourceConfig, rows: DataFrame, batch_id: str, metadata: dict[str, str]) -> CommitResult:
+    """MERGE deduped rows into silver by primary key; the first load of a new table is a plain append.
+
+    Rows are clustered by the table's partition columns first, so each partition gets one file per batch.
+    """
+    txn = _txn(src.silver_table, batch_id)
+    partition_by = lh.catalog.table(src.silver_table).partition_by
+    rows = rows.repartition(*partition_by) if partition_by else rows
+    if not lh.exists(src.silver_table):
+        return lh.append(src.silver_table, rows, txn=txn, metadata=metadata)
+    return lh.merge(src.silver_table, rows, src.primary_key, delete_missing=src.delete_missing, txn=txn,
+                    merge_schema=src.allow_schema_evolution, metadata=metadata)
+
+
+def _check_landed(lh: Lakehouse, what: str, counts: Counts, writes: dict[str, CommitResult | None],
+                  files_predicate: str) -> None:
+    """The rows of the batch's files now in bronze and quarantine must be the rows read.
+
+    A commit that added files and removed none holds exactly the batch's rows, so its own row count
+    is the proof; otherwise (skipped by its Txn, or rows of a crashed attempt replaced) count them.
+    """
+    landed = [
+        0 if r is None else r.rows_written if r.committed and not r.files_removed
+        else lh.read(table, where=files_predicate).count()
+        for table, r in writes.items()
+    ]
+    check_conservation(what, counts, Counts(counts.read, *landed))
+
+
+def _versions(lh: Lakehouse, src: SourceConfig) -> dict[str, int | None]:
+    """Current version of each table the source writes (None while a table does not exist)."""
+    tables = (src.bronze_table, src.quarantine, src.silver_table, ingest_log.TABLE)
+    return {t: lh.version(t) if lh.exists(t) else None for t in tables}
+
+
+def _version(result: CommitResult | None) -> int | None:
+    return result.version if result else None
+
+
+def _txn(table: str, batch_id: str) -> Txn:
+    return Txn(app_id=f"ingest:{table}:{batch_id}", version=1)
+
+
+def _digest(parts: Any) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
+def _date_range(dates: list[dt.date]) -> str:
+    return str(dates[0]) if len(dates) == 1 else f"{min(dates)}..{max(dates)}"

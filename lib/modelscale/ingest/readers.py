@@ -1,0 +1,157 @@
+"""Read a batch of landing files with the declared schema and mark every malformed record.
+
+The result has the source's columns typed as declared (plus new columns as strings when the
+source allows schema evolution), ``_raw_record`` (the line as it arrived), ``_reason`` (null for a
+good record, else why it is quarantined), ``_source_file`` and ``_batch_date``.
+
+CSV and JSON files are read as text lines and parsed with ``from_csv``/``from_json`` into strings,
+then cast: so the raw line is kept for every record and a wrong type names its column. Parquet
+files carry their own types: a type that differs from the declared one fails the batch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_type
+
+from modelscale.config.models import SourceConfig
+from modelscale.errors import InputDataError
+from modelscale.ingest.landing import LandingFile, has_header
+
+RAW = "_raw_record"
+REASON = "_reason"
+SOURCE_FILE = "_source_file"
+BATCH_DATE = "_batch_date"
+_CORRUPT = "_corrupt_record"
+# Options that steer the file reader rather than the per-line parser.
+_ALIASES = {"integer": "int", "long": "bigint", "short": "smallint", "byte": "tinyint"}
+_FILE_OPTIONS = {"header", "encoding", "charset", "inferSchema", "enforceSchema", "multiLine", "lineSep"}
+
+
+def read_batch(spark: SparkSession, name: str, source: SourceConfig, files: list[LandingFile]) -> DataFrame:
+    """One DataFrame of every record in ``files``, typed, with its quarantine reason."""
+    groups: dict[tuple[str, ...], list[LandingFile]] = defaultdict(list)
+    for f in files:
+        groups[file_columns(name, source, f)].append(f)
+    frames = [_read_group(spark, source, columns, group) for columns, group in groups.items()]
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.unionByName(frame, allowMissingColumns=True)
+    extra = [c for c in out.columns if c not in source.columns and not c.startswith("_")]
+    return out.select(*source.columns, *extra, RAW, REASON, SOURCE_FILE, BATCH_DATE)
+
+
+def file_columns(name: str, source: SourceConfig, f: LandingFile) -> tuple[str, ...]:
+    """The file's columns in file order, checked against the declared ones (schema drift)."""
+    if source.format == "csv":
+        columns = f.header(source) if has_header(source) else tuple(source.columns)
+    elif source.format == "json":
+        columns = tuple(source.columns)
+    else:
+        columns = _parquet_columns(name, source, f)
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    missing = [c for c in source.columns if c not in columns]
+    new = [c for c in columns if c not in source.columns]
+    if dupes:
+        raise InputDataError(f"source {name!r}: file {f.path} repeats column(s) {', '.join(dupes)}")
+    if missing:
+        raise InputDataError(
+            f"source {name!r}: file {f.path} lacks column(s) {', '.join(missing)} declared in sources.{name}.columns"
+        )
+    if new and not source.allow_schema_evolution:
+        raise InputDataError(
+            f"source {name!r}: file {f.path} has new column(s) {', '.join(new)} not declared in "
+            f"sources.{name}.columns (declare them, or set allow_schema_evolution: true to add them)"
+        )
+    bad = [c for c in new if c.startswith("_") or not c]
+    if bad:
+        raise InputDataError(f"source {name!r}: file {f.path} has column name(s) {bad} (empty or reserved '_' prefix)")
+    return columns
+
+
+def _parquet_columns(name: str, source: SourceConfig, f: LandingFile) -> tuple[str, ...]:
+    """Parquet column names, failing on a type that differs from the declared one."""
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(f.path)
+    except Exception as exc:  # pyarrow raises several types for a damaged footer
+        raise InputDataError(f"source {name!r}: file {f.path} is not a readable parquet file: {exc}") from None
+    for field in schema:
+        declared = source.columns.get(field.name)
+        actual = from_arrow_type(field.type).simpleString()
+        if declared and _spark_type(declared) != actual:
+            raise InputDataError(
+                f"source {name!r}: column {field.name!r} in file {f.path} is {actual}, expected {declared} "
+                f"(a type change is never applied automatically)"
+            )
+    return tuple(schema.names)
+
+
+def _spark_type(type_name: str) -> str:
+    """A declared type name as Spark spells it (``long`` is ``bigint``)."""
+    return _ALIASES.get(type_name, type_name)
+
+
+def _read_group(
+    spark: SparkSession, source: SourceConfig, columns: tuple[str, ...], files: list[LandingFile]
+) -> DataFrame:
+    """Files sharing one column layout: parse, type and attach the reason and lineage columns."""
+    paths = [str(f.path) for f in files]
+    if source.format == "parquet":
+        typed = spark.read.parquet(*paths)
+        parsed = typed.select(
+            *[F.col(c).cast("string").alias(c) for c in columns],
+            F.to_json(F.struct(*columns)).alias(RAW),
+            F.lit(None).cast("string").alias(_CORRUPT),
+            F.col("_metadata.file_path").alias("_path"),
+        )
+    else:
+        lines = spark.read.text(paths).select(F.col("value").alias(RAW), F.col("_metadata.file_path").alias("_path"))
+        lines = lines.where(F.trim(RAW) != "")
+        headers = {f.header_line for f in files if f.header_line is not None}
+        if headers:
+            lines = lines.where(~F.col(RAW).isin(*headers))
+        ddl = ", ".join(f"`{c}` STRING" for c in (*columns, _CORRUPT))
+        options = {k: str(v).lower() if isinstance(v, bool) else str(v)
+                   for k, v in source.options.items() if k not in _FILE_OPTIONS}
+        options |= {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
+        parse = F.from_csv if source.format == "csv" else F.from_json
+        parsed = lines.select(RAW, "_path", parse(F.col(RAW), ddl, options).alias("r")).select(RAW, "_path", "r.*")
+    return parsed.select(
+        *[_typed(c, source.columns.get(c, "string")) for c in columns],
+        RAW,
+        _reason(source, columns).alias(REASON),
+        _source_file(files).alias(SOURCE_FILE),
+        F.to_date(F.regexp_extract(F.col("_path"), r"(\d{4}-\d{2}-\d{2})[^/]*$", 1)).alias(BATCH_DATE),
+    )
+
+
+def _typed(column: str, type_name: str) -> Column:
+    return F.col(column).try_cast(type_name).alias(column) if type_name != "string" else F.col(column)
+
+
+def _reason(source: SourceConfig, columns: tuple[str, ...]) -> Column:
+    """Why a record is quarantined, or null: unparsable line, else wrong types and missing values."""
+    expected = (f"expected {len(columns)} fields with balanced quotes" if source.format == "csv"
+                else "not a valid JSON object")
+    unparsable = F.when(F.col(_CORRUPT).isNotNull(), F.lit(f"unparsable line: {expected}"))
+    problems = [
+        F.when(F.col(c).isNotNull() & F.col(c).try_cast(t).isNull(),
+               F.concat(F.lit(f"wrong type in column {c}: expected {t}, got '"), F.col(c), F.lit("'")))
+        for c, t in source.columns.items() if t != "string"
+    ] + [F.when(F.col(c).isNull(), F.lit(f"missing required column {c}")) for c in source.required]
+    return F.coalesce(unparsable, F.nullif(F.concat_ws("; ", *problems), F.lit("")))
+
+
+def _source_file(files: list[LandingFile]) -> Column:
+    """The landing-relative path of the record's file (as in the ingest log), from the file URI."""
+    folders = {f.rel_path.rsplit("/", 1)[0] for f in files}
+    if len(folders) != 1:
+        raise InputDataError(f"one batch must come from one landing folder, got {sorted(folders)}")
+    # The URI percent-encodes the name; '+' is literal there but would decode to a space.
+    name = F.url_decode(F.replace(F.element_at(F.split(F.col("_path"), "/"), -1), F.lit("+"), F.lit("%2B")))
+    return F.concat(F.lit(folders.pop() + "/"), name)

@@ -1,0 +1,60 @@
+"""Silver transforms (local time to UTC) and the dedupe rule, on small DataFrames."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import SparkSession
+
+from modelscale.config.models import DedupeRule
+from modelscale.errors import ConfigError
+from modelscale.ingest.silver import dedupe, flights, transform_for, weather
+
+from .conftest import EVENTS
+
+NY = EVENTS.model_copy(update={"timezone": "America/New_York"})
+
+
+def test_flights_departure_is_local_new_york_time_in_utc(spark: SparkSession) -> None:
+    df = spark.createDataFrame([(2013, 1, 1, 515), (2013, 7, 1, 2359), (2013, 3, 10, 5)],
+                               "year int, month int, day int, sched_dep_time int")
+    got = flights(df, NY)
+    expected = spark.createDataFrame(
+        [(2013, 1, 1, 515, dt.date(2013, 1, 1), dt.datetime(2013, 1, 1, 10, 15)),   # EST = UTC-5
+         (2013, 7, 1, 2359, dt.date(2013, 7, 1), dt.datetime(2013, 7, 2, 3, 59)),   # EDT = UTC-4
+         (2013, 3, 10, 5, dt.date(2013, 3, 10), dt.datetime(2013, 3, 10, 5, 5))],   # 00:05, before the DST switch
+        "year int, month int, day int, sched_dep_time int, flight_date date, sched_dep_ts timestamp",
+    )
+    assert_df_equality(got, expected, ignore_nullable=True)
+
+
+def test_weather_observation_time(spark: SparkSession) -> None:
+    df = spark.createDataFrame([(2013, 1, 1, 1), (2013, 2, 30, 1)], "year int, month int, day int, hour int")
+    got = weather(df, NY)
+    expected = spark.createDataFrame(
+        [(2013, 1, 1, 1, dt.date(2013, 1, 1), dt.datetime(2013, 1, 1, 6, 0)),
+         (2013, 2, 30, 1, None, None)],  # not a date: null, not a failed job
+        "year int, month int, day int, hour int, obs_date date, obs_ts timestamp",
+    )
+    assert_df_equality(got, expected, ignore_nullable=True)
+
+
+def test_dedupe_keeps_latest_by_rule(spark: SparkSession) -> None:
+    df = spark.createDataFrame(
+        [(1, "a", "f1"), (1, "b", "f2"), (2, "c", "f1"), (2, "c", "f1")],
+        "id int, v string, _source_file string",
+    )
+    latest = dedupe(df, ["id"], DedupeRule(order_by=["_source_file"]))
+    earliest = dedupe(df, ["id"], DedupeRule(order_by=["_source_file"], keep="earliest"))
+    schema = "id int, v string, _source_file string"
+    assert_df_equality(latest, spark.createDataFrame([(1, "b", "f2"), (2, "c", "f1")], schema),
+                       ignore_row_order=True)
+    assert_df_equality(earliest, spark.createDataFrame([(1, "a", "f1"), (2, "c", "f1")], schema),
+                       ignore_row_order=True)
+
+
+def test_unknown_transform_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="sources.events.silver_transform: unknown transform 'nope'"):
+        transform_for("events", EVENTS.model_copy(update={"silver_transform": "nope"}))
