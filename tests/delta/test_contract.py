@@ -147,7 +147,8 @@ def test_history_and_txn_idempotence(spark, lakehouse):
     assert lake.txn_version("t", "daily") == 20240101 and lake.txn_version("t", "other") is None
     assert lake.read("t").count() == 2
     ops = [(h["version"], h["operation"]) for h in lake.history("t")]
-    assert ops == [(1, "WRITE"), (0, "CREATE TABLE")]
+    # delta-rs creates a missing table with the first write's data in one commit; native creates it first
+    assert ops == ([(0, "WRITE")] if lake.engine_name == "delta-rs" else [(1, "WRITE"), (0, "CREATE TABLE")])
     assert lake.history("t", limit=1)[0]["run_date"] == "2024-01-01"
 
 

@@ -100,3 +100,73 @@ def test_generated_column_table_refuses_writes_but_reads(spark, rs_lake, tmp_pat
     with pytest.raises(TableError, match=r"gen uses generation expressions.*native engine"):
         lake.append("t", spark.range(2).selectExpr("id", "id * 2 as double_id"))
     assert lake.version("t") == 0
+
+
+def _files_per_value(location: str, column: str) -> dict[str, int]:
+    actions = pa.table(DeltaTable(location).get_add_actions(flatten=True))
+    counts: dict[str, int] = {}
+    for value in actions[f"partition.{column}"].to_pylist():
+        counts[str(value)] = counts.get(str(value), 0) + 1
+    return counts
+
+
+def test_one_file_per_partition_value_per_task(spark, rs_lake):
+    """50 values in 2 tasks, 4 open writers per task, each value's rows spread over every Arrow batch."""
+    lake = rs_lake(max_open_files_per_task=4, clustered=dict(partition_by=["p"]), spread=dict(partition_by=["p"]))
+    df = spark.range(0, 100_000, numPartitions=2).select("id", (F.col("id") % 50).cast("string").alias("p"))
+    # clustered by p (as the ingest does before a write): every value in one task, so exactly one file
+    lake.append("clustered", df.repartition(2, "p"))
+    assert _files_per_value(lake.location("clustered"), "p") == {str(v): 1 for v in range(50)}
+    # not clustered: every value in both tasks, so exactly one file per value per task
+    lake.append("spread", df)
+    assert _files_per_value(lake.location("spread"), "p") == {str(v): 2 for v in range(50)}
+    assert lake.read("spread").count() == 100_000 and lake.read("clustered", where="p = '7'").count() == 2_000
+
+
+def test_writer_keeps_one_file_per_value_across_batches_with_few_open_files(tmp_path):
+    """Unsorted input: a value reappearing in later batches goes on in its buffered file, not a new one."""
+    from modelscale.delta.rs.files import PartitionedFileWriter
+
+    out = PartitionedFileWriter(str(tmp_path), ["p"], target_bytes=128 * 1024 * 1024, max_open=2, data_change=True)
+    for b in range(10):
+        ids = pa.array(range(b * 100, (b + 1) * 100), pa.int64())
+        out.write(pa.RecordBatch.from_arrays([ids, pa.array([str(i % 7) for i in ids.to_pylist()])], ["id", "p"]))
+    actions = out.finish()
+    assert sorted(a["partition_values"]["p"] for a in actions) == [str(v) for v in range(7)]
+    assert sum(json.loads(a["stats"])["numRecords"] for a in actions) == 1_000
+
+
+def test_first_write_creates_the_table_in_one_commit(spark, rs_lake):
+    lake = rs_lake(t=dict(partition_by=["p"], properties={"delta.enableChangeDataFeed": "true"}),
+                   checked=dict(constraints={"positive": "id >= 0"}), empty={})
+    df = spark.range(0, 4, numPartitions=1).select("id", (F.col("id") % 2).cast("string").alias("p"))
+    first = lake.append("t", df)
+    assert (first.version, first.committed, first.rows_written, first.files_added) == (0, True, 4, 2)
+    table = DeltaTable(lake.location("t"))
+    assert len(table.history()) == 1 and table.metadata().partition_columns == ["p"]
+    assert table.metadata().configuration == {"delta.enableChangeDataFeed": "true"}
+    assert lake.changes("t", 0).count() == 4
+    assert_df_equality(lake.read("t"), df, ignore_row_order=True, ignore_nullable=True)
+    # constraints are added after CREATE TABLE, so that table's first write is its own commit
+    assert lake.append("checked", spark.range(2)).version == 2
+    # create() stays an explicit empty create
+    assert lake.create("empty", df.schema).version == 0 and lake.info("empty").num_files == 0
+
+
+def test_writes_from_another_thread_find_the_data_source(spark, rs_lake):
+    """The data source is looked up through the thread's active session, which a new thread lacks."""
+    import threading
+
+    lake = rs_lake(t={})
+    outcome: list[object] = []
+
+    def write() -> None:
+        try:
+            outcome.append(lake.append("t", spark.range(5)).rows_written)
+        except Exception as exc:  # asserted below
+            outcome.append(exc)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    thread.join()
+    assert outcome == [5]

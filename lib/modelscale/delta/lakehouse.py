@@ -1,6 +1,8 @@
 """`Lakehouse`: every Delta read and write of every job, addressed by logical table name.
 
-It resolves names through the catalog, creates missing tables from their config, checks a
+It resolves names through the catalog, creates missing tables from their config (a first append or
+overwrite creates the table with its data in one commit when the engine can and the config adds no
+constraints; `create` is the explicit empty create), checks a
 write's schema against the table's (`schema.conform`), skips writes whose `Txn` the table
 already holds, and hands the rest to the engine (native Delta or delta-rs).
 """
@@ -48,10 +50,7 @@ class Lakehouse:
         ref = self.catalog.table(name)
         current = self.engine.schema(ref)
         if current is None:
-            missing = [c for c in ref.partition_by if c not in schema.fieldNames()]
-            if missing:
-                raise SchemaMismatchError(f"table {name}: partition columns {', '.join(missing)} are not in the schema "
-                                          f"({', '.join(schema.fieldNames())})")
+            _check_partition_columns(ref, schema)
             result = _checked(lambda: self.engine.create(ref, schema), name)
             log.info("created table %s at %s (version %s)", name, ref.location, result.version)
             return result
@@ -137,6 +136,15 @@ class Lakehouse:
         skipped = self._skip(ref, txn, operation)
         if skipped:
             return skipped
+        write_new = getattr(self.engine, "write_new", None)
+        if write_new is not None and not ref.config.constraints and not self.engine.exists(ref):
+            _check_partition_columns(ref, df.schema)
+            aligned, _ = conform(df, df.schema, name, merge_schema=False)
+            result = _checked(lambda: write_new(ref, aligned, operation=operation, replace_where=replace_where,
+                                                txn=txn, metadata=metadata or {}), name)
+            log.info("%s %s: created at version %s, %d rows in %d files", result.operation, name, result.version,
+                     result.rows_written, result.files_added)
+            return result
         self._ensure(ref, df.schema)
         table_schema = self.engine.schema(ref)
         assert table_schema is not None
@@ -165,6 +173,13 @@ class Lakehouse:
             except Exception:
                 if not self.engine.exists(ref):  # else a concurrent writer created it first
                     raise
+
+
+def _check_partition_columns(ref: TableRef, schema: StructType) -> None:
+    missing = [c for c in ref.partition_by if c not in schema.fieldNames()]
+    if missing:
+        raise SchemaMismatchError(f"table {ref.name}: partition columns {', '.join(missing)} are not in the schema "
+                                  f"({', '.join(schema.fieldNames())})")
 
 
 def _checked(action: Callable[[], T], table: str) -> T:

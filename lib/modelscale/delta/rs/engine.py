@@ -121,6 +121,18 @@ class DeltaRsEngine:
         df = enforce(df, log.spark_schema(table), constraints_of(table.metadata().configuration), ref.name)
         return self._commit_job(ref, table, df, operation, removes, txn, new_columns, metadata)
 
+    def write_new(self, ref: TableRef, df: DataFrame, *, operation: str, replace_where: str | None,
+                  txn: Txn | None, metadata: dict[str, str]) -> CommitResult:
+        """First write to a missing table: the table is created with the job's files in ONE commit
+        (version 0) from ``df``'s schema and the table's config (partitioning, properties)."""
+        if replace_where:
+            df = df.filter(holds(replace_where, f"table {ref.name}: replace_where rows must satisfy {replace_where}"))
+        schema = df.schema
+        df = enforce(df, schema, {}, ref.name)
+        create = {"schema": schema.json(), "partition_by": list(ref.partition_by),
+                  "configuration": dict(ref.config.properties)}
+        return self._commit_job(ref, None, df, operation, [], txn, [], metadata, create=create)
+
     def merge(self, ref: TableRef, source: DataFrame, keys: list[str], *, update_condition: str | None,
               delete_missing: bool, txn: Txn | None, new_columns: list[StructField],
               metadata: dict[str, str]) -> CommitResult:
@@ -182,30 +194,44 @@ class DeltaRsEngine:
         root = _plain_root(table)
         return [e for e in entries if storage.join(root, e.path) in paths]
 
-    def _commit_job(self, ref: TableRef, table: DeltaTable, df: DataFrame, operation: str,
+    def _commit_job(self, ref: TableRef, table: DeltaTable | None, df: DataFrame, operation: str,
                     removes: list[log.FileEntry], txn: Txn | None, new_columns: list[StructField],
-                    metadata: dict[str, str], *, data_change: bool = True) -> CommitResult:
-        """Run ``df`` through the data source; its commit makes one Delta commit (see source.py)."""
-        root = _plain_root(table)
-        if data_change:
-            log.refuse_unsupported_writes(table, root)
+                    metadata: dict[str, str], *, data_change: bool = True,
+                    create: dict[str, Any] | None = None) -> CommitResult:
+        """Run ``df`` through the data source; its commit makes one Delta commit (see source.py).
+
+        ``table`` is None only with ``create`` (schema JSON, partition_by, configuration): the commit
+        then creates the table with the job's files. Each task's rows are sorted by the partition
+        columns so a task writes one file per partition value (more only past the size limit).
+        """
+        if table is None:
+            assert create is not None
+            root, partition_by = self._root(ref), create["partition_by"]
+        else:
+            root, partition_by = _plain_root(table), table.metadata().partition_columns
+            if data_change:
+                log.refuse_unsupported_writes(table, root)
         write_id = uuid.uuid4().hex
         plan_uri = storage.join(root, f"_modelscale/plans/{write_id}.json")
         result_uri = storage.join(root, f"_modelscale/results/{write_id}.json")
         storage.write_json(plan_uri, {
             "write_id": write_id,
             "operation": operation,
-            "read_version": table.version(),
+            "read_version": table.version() if table is not None else None,
+            "create": create,
             "data_change": data_change,
             "removes": [{"path": e.path, "size": e.size, "partition_values": e.partition_values} for e in removes],
             "txn": {"app_id": txn.app_id, "version": txn.version} if txn else None,
             "metadata": metadata,
             "add_columns": StructType(new_columns).json() if new_columns else None,
         })
+        if partition_by:
+            df = df.sortWithinPartitions(*partition_by)
+        _activate(self._spark)
         try:
             (df.write.format(NAME).mode("append")
              .option("path", root).option("plan", plan_uri).option("result", result_uri)
-             .option("partition_by", json.dumps(table.metadata().partition_columns))
+             .option("partition_by", json.dumps(partition_by))
              .option("target_bytes", str(self._target_bytes)).option("max_open", str(self._max_open))
              .option("data_change", str(data_change).lower())
              .save())
@@ -223,6 +249,20 @@ class DeltaRsEngine:
         return CommitResult(ref.name, outcome["version"], outcome["committed"], operation,
                             rows_written=outcome["rows_written"], files_added=outcome["files_added"],
                             files_removed=outcome["files_removed"])
+
+
+def _activate(spark: SparkSession) -> None:
+    """Make ``spark`` the JVM's active session on this thread before a ``modelscale_delta`` write.
+
+    Spark resolves a Python data source name through the thread's active session (a JVM thread-local):
+    on a thread that never made the session active (e.g. a worker thread writing ``spark.range(...)``;
+    ``createDataFrame`` happens to set it) the lookup fails with DATA_SOURCE_NOT_FOUND although the
+    source is registered on this very session. Spark Connect sessions have no JVM here: nothing to do.
+    """
+    jsession = getattr(spark, "_jsparkSession", None)
+    if jsession is None or getattr(spark, "_jvm", None) is None:
+        return
+    SparkSession._get_j_spark_session_class(spark._jvm).setActiveSession(jsession)
 
 
 def _plain_root(table: DeltaTable) -> str:

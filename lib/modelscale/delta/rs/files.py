@@ -1,9 +1,13 @@
 """Task side of a write: stream Arrow batches into parquet files under the table root.
 
-One open file per partition value, at most ``max_open`` per task (the least recently used is
-closed first), each rolled at ``target_bytes``; batches are buffered into row groups of about
-``ROW_GROUP_BYTES`` (at most ``BUFFER_BYTES`` pending per task). Every finished file yields
-its add-action data with statistics read from the parquet footer it just wrote.
+Batches are split by partition value and buffered per value (at most ``BUFFER_BYTES`` pending per
+task, flushed as row groups of about ``ROW_GROUP_BYTES``). A value's file is opened only when its
+buffer is flushed, so a value that reappears across batches keeps going to the same file. At most
+``max_open`` files are open per task: when a flush needs another one, the least recently used file
+is closed, and a value whose file was closed gets a new file only if more of its rows come later.
+Files roll at ``target_bytes``. The engine sorts each task's rows by the partition columns, so in
+practice a task writes one file per partition value (more only past the size limit). Every finished
+file yields its add-action data with statistics read from the parquet footer it just wrote.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ import pyarrow.parquet as pq
 from modelscale.delta.rs import partitions, storage
 
 ROW_GROUP_BYTES = 32 * 1024 * 1024
-BUFFER_BYTES = 2 * ROW_GROUP_BYTES  # all open files' unwritten batches together
+BUFFER_BYTES = 2 * ROW_GROUP_BYTES  # all partition values' unwritten batches together
+
+Key = tuple[str | None, ...]
 
 
 @dataclass
@@ -33,8 +39,12 @@ class _OpenFile:
     values: dict[str, str | None]
     stream: Any
     writer: pq.ParquetWriter | None = None
-    pending: list[pa.RecordBatch] = field(default_factory=list)
-    pending_bytes: int = 0
+
+
+@dataclass
+class _Pending:
+    batches: list[pa.RecordBatch] = field(default_factory=list)
+    nbytes: int = 0
 
 
 class PartitionedFileWriter:
@@ -46,9 +56,11 @@ class PartitionedFileWriter:
         self._fs, self._fs_root = storage.filesystem(self._root)
         self._partition_by = partition_by
         self._target_bytes = target_bytes
-        self._max_open = max_open
+        self._max_open = max(1, max_open)
         self._data_change = data_change
-        self._open: OrderedDict[tuple[str | None, ...], _OpenFile] = OrderedDict()
+        self._open: OrderedDict[Key, _OpenFile] = OrderedDict()  # least recently used first
+        self._pending: dict[Key, _Pending] = {}
+        self._pending_bytes = 0
         self._written: list[str] = []
         self._actions: list[dict[str, Any]] = []
         self._prefix = f"part-{uuid.uuid4()}"
@@ -56,17 +68,22 @@ class PartitionedFileWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
+        group_bytes = min(ROW_GROUP_BYTES, self._target_bytes)
         for key, part in self._split(batch):
-            f = self._file_for(key)
             data = part.drop_columns(self._partition_by) if self._partition_by else part
-            f.pending.append(data)
-            f.pending_bytes += data.nbytes
-            if f.pending_bytes >= min(ROW_GROUP_BYTES, self._target_bytes):
-                self._flush_or_roll(key)
-        while sum(f.pending_bytes for f in self._open.values()) > BUFFER_BYTES:
-            self._flush_or_roll(max(self._open, key=lambda k: self._open[k].pending_bytes))
+            pending = self._pending.setdefault(key, _Pending())
+            pending.batches.append(data)
+            pending.nbytes += data.nbytes
+            self._pending_bytes += data.nbytes
+            if pending.nbytes >= group_bytes:
+                self._flush(key)
+        while self._pending_bytes > BUFFER_BYTES:
+            self._flush(max(self._pending, key=lambda k: self._pending[k].nbytes))
 
     def finish(self) -> list[dict[str, Any]]:
+        for key in list(self._pending):  # each value's last rows, then its file is done
+            self._flush(key)
+            self._close(key)
         for key in list(self._open):
             self._close(key)
         return self._actions
@@ -80,15 +97,10 @@ class PartitionedFileWriter:
             except Exception:  # the file is deleted next whatever state it is in
                 pass
         self._open.clear()
+        self._pending.clear()
         storage.delete([storage.join(self._root, rel) for rel in self._written])
 
-    def _flush_or_roll(self, key: tuple[str | None, ...]) -> None:
-        f = self._open[key]
-        self._flush(f)
-        if f.stream.tell() >= self._target_bytes:
-            self._close(key)
-
-    def _split(self, batch: pa.RecordBatch) -> list[tuple[tuple[str | None, ...], pa.RecordBatch]]:
+    def _split(self, batch: pa.RecordBatch) -> list[tuple[Key, pa.RecordBatch]]:
         if not self._partition_by:
             return [((), batch)]
         keys = pa.table([batch.column(c) for c in self._partition_by], names=self._partition_by)
@@ -104,15 +116,15 @@ class PartitionedFileWriter:
             out.append((self._key(row), batch.filter(pc.fill_null(mask, False))))
         return out
 
-    def _key(self, row: dict[str, Any]) -> tuple[str | None, ...]:
+    def _key(self, row: dict[str, Any]) -> Key:
         return tuple(partitions.to_delta(row[c]) for c in self._partition_by)
 
-    def _file_for(self, key: tuple[str | None, ...]) -> _OpenFile:
+    def _file_for(self, key: Key) -> _OpenFile:
         f = self._open.get(key)
         if f is not None:
             self._open.move_to_end(key)
             return f
-        if len(self._open) >= self._max_open:
+        while len(self._open) >= self._max_open:
             self._close(next(iter(self._open)))
         values = dict(zip(self._partition_by, key, strict=True))
         folder = partitions.hive_dir(self._partition_by, values)
@@ -125,19 +137,25 @@ class PartitionedFileWriter:
         f = self._open[key] = _OpenFile(rel, values, self._fs.open_output_stream(path))
         return f
 
-    def _flush(self, f: _OpenFile) -> None:
-        if not f.pending:
+    def _flush(self, key: Key) -> None:
+        """Write ``key``'s buffered rows as one row group (opening its file), rolling at the size limit."""
+        pending = self._pending.pop(key, None)
+        if pending is None or not pending.batches:
             return
-        table = pa.Table.from_batches(f.pending)
+        self._pending_bytes -= pending.nbytes
+        f = self._file_for(key)
+        table = pa.Table.from_batches(pending.batches)
         if f.writer is None:
             f.writer = pq.ParquetWriter(f.stream, table.schema, compression="snappy")
         f.writer.write_table(table, row_group_size=table.num_rows)
-        f.pending, f.pending_bytes = [], 0
+        if f.stream.tell() >= self._target_bytes:
+            self._close(key)
 
-    def _close(self, key: tuple[str | None, ...]) -> None:
-        f = self._open.pop(key)
-        self._flush(f)
-        assert f.writer is not None  # a file is only opened for a non-empty batch
+    def _close(self, key: Key) -> None:
+        f = self._open.pop(key, None)
+        if f is None:
+            return
+        assert f.writer is not None  # a file is only opened to write a non-empty row group
         f.writer.close()
         meta = f.writer.writer.metadata
         size = f.stream.tell()

@@ -12,7 +12,8 @@ from urllib.parse import unquote
 import pyarrow as pa
 from deltalake import DeltaTable, Schema
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
-from deltalake.transaction import AddAction, CommitProperties, RemoveAction, Transaction
+from deltalake.transaction import (AddAction, CommitProperties, RemoveAction, Transaction,
+                                   create_table_with_add_actions)
 from pyspark.sql.types import StructType
 
 from modelscale.delta.model import OPERATION_KEY
@@ -121,7 +122,10 @@ def commit(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outco
 
     Skips (and deletes the new files) when the plan's Txn is already in the table. A concurrent
     commit that conflicts raises ConcurrentWriteError; blind appends are rebased by delta-rs.
+    A plan with ``create`` creates the table with ``adds`` in that one commit (see `_create`).
     """
+    if plan.get("create") is not None:
+        return _create(root, plan, adds)
     table = DeltaTable(root, version=plan["read_version"])
     txn = plan.get("txn")
     if txn is not None:
@@ -142,10 +146,7 @@ def commit(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outco
     ]
     actions += [AddAction(**a) for a in adds]
     write_id = plan["write_id"]
-    props = CommitProperties(
-        custom_metadata={**plan.get("metadata", {}), OPERATION_KEY: plan["operation"], WRITE_ID_KEY: write_id},
-        app_transactions=[Transaction(txn["app_id"], txn["version"])] if txn else None,
-    )
+    props = _commit_properties(plan)
     try:
         table.create_write_transaction(actions, "append", table.schema(), partition_by=partition_by,
                                        commit_properties=props)
@@ -156,6 +157,46 @@ def commit(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outco
         ) from None
     rows = sum(_num_records(a) for a in adds)
     return Outcome(_committed_version(root, write_id), True, len(adds), len(removes), rows)
+
+
+def _commit_properties(plan: dict[str, Any]) -> CommitProperties:
+    txn = plan.get("txn")
+    return CommitProperties(
+        custom_metadata={**plan.get("metadata", {}), OPERATION_KEY: plan["operation"],
+                         WRITE_ID_KEY: plan["write_id"]},
+        app_transactions=[Transaction(txn["app_id"], txn["version"])] if txn else None,
+    )
+
+
+def _create(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outcome:
+    """Create the table with ``adds`` as version 0 in one commit.
+
+    If another writer created the table meanwhile, a plain append (WRITE) whose schema and partitioning
+    match is committed to that table instead; any other operation fails with ConcurrentWriteError.
+    """
+    create = plan["create"]
+    partition_by = create["partition_by"]
+    _validate(adds, partition_by, root)
+    schema = Schema.from_json(create["schema"])
+    try:
+        create_table_with_add_actions(root, schema, [AddAction(**a) for a in adds], "error", partition_by or None,
+                                      configuration=create.get("configuration") or None,
+                                      commit_properties=_commit_properties(plan))
+    except Exception as exc:
+        existing = open_table(root)
+        if existing is None:
+            raise
+        same = (json.loads(existing.schema().to_json()) == json.loads(schema.to_json())
+                and existing.metadata().partition_columns == partition_by)
+        if plan["operation"] == "WRITE" and same:
+            return commit(root, {**plan, "create": None, "read_version": existing.version()}, adds)
+        raise ConcurrentWriteError(
+            f"table at {root}: {plan['operation']} was to create the table but a concurrent writer created it "
+            f"first{'' if same else ' with another schema or partitioning'}; nothing was committed, re-run the "
+            f"operation ({exc})"
+        ) from None
+    rows = sum(_num_records(a) for a in adds)
+    return Outcome(_committed_version(root, plan["write_id"]), True, len(adds), 0, rows)
 
 
 def _committed_version(root: str, write_id: str) -> int:
