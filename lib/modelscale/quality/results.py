@@ -1,0 +1,62 @@
+"""The ``dq_results`` Delta table: one row per expectation per validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import (BooleanType, DateType, DoubleType, LongType, StringType, StructField, StructType,
+                               TimestampType)
+
+from modelscale.quality.outcome import Outcome
+
+if TYPE_CHECKING:
+    from modelscale.delta import CommitResult, Lakehouse
+
+DQ_RESULTS = "dq_results"
+
+SCHEMA = StructType([
+    StructField("run_id", StringType(), False),
+    StructField("run_date", DateType(), False),
+    StructField("table", StringType(), False),
+    StructField("table_version", LongType(), True),
+    StructField("expectation", StringType(), False),
+    StructField("expectation_type", StringType(), False),
+    StructField("kwargs", StringType(), True),
+    StructField("severity", StringType(), False),
+    StructField("success", BooleanType(), False),
+    StructField("observed_value", StringType(), True),
+    StructField("element_count", LongType(), True),
+    StructField("unexpected_count", LongType(), True),
+    StructField("unexpected_percent", DoubleType(), True),
+    StructField("validated_at", TimestampType(), False),
+])
+
+
+def result_rows(outcomes: list[Outcome], *, run_id: str, run_date: dt.date, table: str,
+                table_version: int | None, validated_at: dt.datetime) -> list[tuple[Any, ...]]:
+    """Rows in `SCHEMA` order for one validation of one table."""
+    return [
+        (run_id, run_date, table, table_version, o.check.name, o.check.type,
+         json.dumps(o.check.kwargs, default=str, sort_keys=True), o.check.severity, o.success,
+         _text(o.observed if o.error is None else f"error: {o.error}"), o.element_count, o.unexpected_count,
+         o.unexpected_percent, validated_at)
+        for o in outcomes
+    ]
+
+
+def append_results(spark: SparkSession, lakehouse: Lakehouse, rows: list[tuple[Any, ...]]) -> CommitResult:
+    """Append ``rows`` to ``dq_results`` (created on first use)."""
+    return lakehouse.append(DQ_RESULTS, results_frame(spark, rows))
+
+
+def results_frame(spark: SparkSession, rows: list[tuple[Any, ...]]) -> DataFrame:
+    return spark.createDataFrame(rows, SCHEMA)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, default=str) if isinstance(value, dict | list) else str(value)

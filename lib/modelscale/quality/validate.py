@@ -1,0 +1,176 @@
+"""Validate one DataFrame against a suite in one aggregate pass, without persisting it.
+
+Every row rule adds its failure flag to one ``select`` over the source (the names of the failed
+expectations end up in ``_dq_failed``); one ``agg`` over that yields the row count, every rule's
+unexpected and domain counts and every table-level aggregate. Uniqueness rules read only their key
+columns: a ``groupBy(keys).count() > 1`` gives the (small) set of duplicated keys, broadcast-joined
+back to flag the rows. Only those small duplicated-key frames are persisted (until the block ends): passing rows are a lazy
+filter of the flagged frame and the failing rows (for the quarantine) are a second filtered pass,
+made only when some row failed.
+Expectations we do not compute ourselves run through GX, which persists its input and releases it.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import reduce
+from typing import Any
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
+
+from modelscale.errors import ConservationError
+from modelscale.quality.aggregates import TableRule, table_rule
+from modelscale.quality.gxrun import run_with_gx
+from modelscale.quality.outcome import Outcome
+from modelscale.quality.rowrules import Duplicates, RowRule, row_rule
+from modelscale.quality.suites import Check
+
+FAILED = "_dq_failed"
+QUARANTINE = "_dq_quarantine"
+
+
+@dataclass(frozen=True)
+class FrameValidation:
+    """Outcomes in suite order, row counts, and the (lazy, unpersisted) flagged frame.
+
+    A row is quarantined when it broke an ``error``-severity row rule; ``_dq_failed`` lists every
+    rule it broke (``warn`` ones included), and rows breaking only ``warn`` rules pass.
+    """
+
+    table: str
+    outcomes: list[Outcome]
+    rows: int
+    failing_rows: int
+    flagged: DataFrame
+    columns: list[str]
+    failed_names: Column
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.blocking for o in self.outcomes)
+
+    @property
+    def passing_rows(self) -> int:
+        return self.rows - self.failing_rows
+
+    def failing(self) -> DataFrame:
+        """Rows for the quarantine, with the names of the rules they broke in ``_dq_failed``.
+
+        A filtered pass over the source when some row failed; an empty frame (no scan) otherwise.
+        """
+        rows = self.flagged.where(QUARANTINE if self.failing_rows else F.lit(False))
+        return rows.select(*self.columns, self.failed_names.alias(FAILED))
+
+    def passing(self) -> DataFrame:
+        """Rows that flow on, with the input columns only."""
+        return self.flagged.where(~F.col(QUARANTINE)).select(*self.columns)
+
+    def check_conserved(self, quarantined: int, passed: int | None = None) -> None:
+        """Raise ConservationError unless rows == passing + quarantined."""
+        passed = self.passing_rows if passed is None else passed
+        if passed + quarantined != self.rows:
+            raise ConservationError(
+                f"table {self.table}: validated {self.rows:,} rows but {passed:,} passed and "
+                f"{quarantined:,} were quarantined ({self.rows - passed - quarantined:+,} unaccounted)"
+            )
+
+
+@contextmanager
+def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[FrameValidation]:
+    """Validate ``df``: outcomes and counts are computed on entry; the block reads them and the row split
+    (the cached duplicated-key frames are released when it ends)."""
+    rows = [r for c in checks if (r := row_rule(c)) is not None]
+    row_names = {r.check.name for r in rows}
+    aggs = [t for c in checks if c.name not in row_names and (t := table_rule(c)) is not None]
+    covered = row_names | {t.check.name for t in aggs}
+    rest = [c for c in checks if c.name not in covered]
+
+    # Only the (small) duplicated-key frames are cached: the failing-rows pass reuses them.
+    duplicated = {d: _duplicated_keys(df, d).persist() for d in dict.fromkeys(r.duplicates for r in rows)
+                  if d is not None}
+    try:
+        flagged = flag_rows(df, rows, duplicated)
+        values = flagged.agg(*_aggregates(rows, aggs)).first().asDict()
+        outcomes = {o.check.name: o for o in _row_outcomes(rows, values)}
+        outcomes |= {t.check.name: _table_outcome(t, i, values, df.schema) for i, t in enumerate(aggs)}
+        # GX persists what it validates; run_with_gx unpersists it. A projection, so a frame the caller
+        # cached is neither reused nor released by GX.
+        outcomes |= {o.check.name: o for o in run_with_gx(df.select(*df.columns), table, rest)}
+        yield FrameValidation(table=table, outcomes=[outcomes[c.name] for c in checks], rows=values["_rows"],
+                              failing_rows=values["_failing"], flagged=flagged, columns=df.columns,
+                              failed_names=_failed_names(rows))
+    finally:
+        for frame in duplicated.values():
+            frame.unpersist()
+
+
+def flag_rows(df: DataFrame, rows: list[RowRule], duplicated: dict[Duplicates, DataFrame] | None = None) -> DataFrame:
+    """``df`` + one boolean ``_dq_f<i>`` per row rule + ``_dq_quarantine`` (broke an ``error`` rule)."""
+    joined = df
+    for dup in dict.fromkeys(r.duplicates for r in rows if r.duplicates is not None):
+        keys = (duplicated or {}).get(dup)
+        joined = _join_duplicates(joined, dup, _duplicated_keys(df, dup) if keys is None else keys)
+    flags = [r.fails.alias(f"_dq_f{i}") for i, r in enumerate(rows)]
+    errors = [F.col(f"_dq_f{i}") for i, r in enumerate(rows) if r.check.severity == "error"]
+    return (joined.select(*[F.col(c) for c in df.columns], *flags)
+            .withColumn(QUARANTINE, reduce(operator.or_, errors, F.lit(False))))
+
+
+def _aliases(dup: Duplicates) -> list[str]:
+    return [f"{dup.column}_k{j}" for j in range(len(dup.keys))]
+
+
+def _duplicated_keys(source: DataFrame, dup: Duplicates) -> DataFrame:
+    """The keys occurring more than once in ``source`` (a keys-only aggregate), as ``<column>_k<j>``."""
+    keyed = source if dup.condition is None else source.where(F.expr(dup.condition))
+    return (keyed.groupBy(*[F.col(k).alias(a) for k, a in zip(dup.keys, _aliases(dup), strict=True)])
+            .count().where(F.col("count") > 1)
+            .select(*_aliases(dup), F.lit(True).alias(dup.column)))
+
+
+def _join_duplicates(frame: DataFrame, dup: Duplicates, duplicated: DataFrame) -> DataFrame:
+    """``frame`` + ``dup.column`` (true where the keys are in ``duplicated``, else null).
+
+    The duplicated keys are few when the data is sound; they are broadcast, so the rows are flagged
+    without shuffling or windowing the whole frame. Keys compare null-safe: rows with the same
+    missing key values count as duplicates.
+    """
+    aliases = _aliases(dup)
+    on = reduce(operator.and_, [F.col(k).eqNullSafe(F.col(a)) for k, a in zip(dup.keys, aliases, strict=True)])
+    return frame.join(F.broadcast(duplicated), on=on, how="left").drop(*aliases)
+
+
+def _failed_names(rows: list[RowRule]) -> Column:
+    """The names of the rules a flagged row broke (no higher-order functions: plain codegen)."""
+    names = [F.when(F.col(f"_dq_f{i}"), F.lit(r.check.name)).otherwise(F.lit("")) for i, r in enumerate(rows)]
+    return F.array_remove(F.array(*names), "") if names else F.array().cast("array<string>")
+
+
+def _aggregates(rows: list[RowRule], aggs: list[TableRule]) -> list[Column]:
+    out = [F.count(F.lit(1)).alias("_rows"), F.count_if(QUARANTINE).alias("_failing")]
+    for i, r in enumerate(rows):
+        out += [F.count_if(f"_dq_f{i}").alias(f"_r{i}_fail"), F.count_if(r.domain).alias(f"_r{i}_domain")]
+    for i, t in enumerate(aggs):
+        out += [expr.alias(f"_t{i}_{key}") for key, expr in t.metrics.items()]
+    return out
+
+
+def _row_outcomes(rows: list[RowRule], values: dict[str, Any]) -> list[Outcome]:
+    out = []
+    for i, r in enumerate(rows):
+        failed, domain = values[f"_r{i}_fail"], values[f"_r{i}_domain"]
+        share = failed / domain if domain else 0.0
+        out.append(Outcome(check=r.check, success=(1.0 - share) >= r.mostly - 1e-12, element_count=domain,
+                           unexpected_count=failed, unexpected_percent=100.0 * share))
+    return out
+
+
+def _table_outcome(rule: TableRule, index: int, values: dict[str, Any], schema: StructType) -> Outcome:
+    metrics = {key: values[f"_t{index}_{key}"] for key in rule.metrics}
+    success, observed = rule.observe(metrics, schema)
+    return Outcome(check=rule.check, success=bool(success), observed=observed)
