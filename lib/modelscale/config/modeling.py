@@ -1,0 +1,125 @@
+"""Config sections of the features and training jobs: ``features:``, ``model:`` and ``training:``.
+
+``features`` says which silver tables feed the gold feature table and how; ``model`` is the Spark
+ML pipeline (columns, estimator, its params); ``training`` is the window, the time-based split,
+the hyperparameter search and the promotion rule.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from modelscale.config.base import StrictModel
+
+SearchValue = int | float | str | bool
+
+
+class FeaturesConfig(StrictModel):
+    """Which silver tables build the gold feature table, and the point-in-time weather rule.
+
+    Weather is joined as of the scheduled departure: the latest observation at the origin with
+    ``obs_ts <= sched_dep_ts`` and at most ``weather_max_age_hours`` old (null when none).
+    """
+
+    table: str = "features"
+    flights_table: str = "flights"
+    weather_table: str = "weather"
+    planes_table: str = "planes"
+    delay_threshold_minutes: float = 15.0
+    weather_max_age_hours: int = Field(3, ge=1, le=24)
+    weather_columns: list[str] = Field(
+        default_factory=lambda: ["temp", "dewp", "humid", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
+    )
+
+
+class ModelConfig(StrictModel):
+    """The Spark ML pipeline: label, feature columns, estimator and its params.
+
+    ``estimator`` is one of `modelscale.training.estimators.ESTIMATORS`; ``params`` maps estimator
+    names to their Spark ML params (e.g. ``logistic_regression: {maxIter: 50}``), so a pipeline that
+    ``extends`` another switches estimator without inheriting params that do not apply; only the
+    chosen estimator's entry is used. ``class_weight: balanced`` adds a weight column so both
+    classes weigh the same in training.
+    """
+
+    registered_name: str
+    estimator: str = "logistic_regression"
+    label: str = "label"
+    categorical: list[str] = Field(default_factory=list)
+    numeric: list[str] = Field(default_factory=list)
+    params: dict[str, dict[str, SearchValue]] = Field(default_factory=dict)
+    class_weight: Literal["none", "balanced"] = "none"
+    threshold: float = Field(0.5, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _has_features(self) -> ModelConfig:
+        if not (self.categorical or self.numeric):
+            raise ValueError("model needs at least one column under categorical or numeric")
+        both = sorted(set(self.categorical) & set(self.numeric))
+        if both:
+            raise ValueError(f"columns listed as both categorical and numeric: {', '.join(both)}")
+        return self
+
+
+class SplitConfig(StrictModel):
+    """The training window ends at the run date: the last ``test_days`` are the test split, the
+    ``validation_days`` before them the validation split, the rest of ``window_days`` training."""
+
+    window_days: int = Field(28, ge=3)
+    validation_days: int = Field(3, ge=1)
+    test_days: int = Field(4, ge=1)
+
+    @model_validator(mode="after")
+    def _leaves_training_days(self) -> SplitConfig:
+        if self.validation_days + self.test_days >= self.window_days:
+            raise ValueError("validation_days + test_days must be smaller than window_days")
+        return self
+
+
+class SearchConfig(StrictModel):
+    """Hyperparameter search on the training split; ``space`` maps estimator names to
+    {param: candidate values}, and only the chosen estimator's entry is searched."""
+
+    method: Literal["none", "grid", "random"] = "none"
+    validator: Literal["train_validation_split", "cross_validator"] = "train_validation_split"
+    metric: str | None = None
+    num_folds: int = Field(3, ge=2)
+    train_ratio: float = Field(0.75, gt=0, lt=1)
+    num_samples: int = Field(4, ge=1)
+    parallelism: int = Field(2, ge=1)
+    space: dict[str, dict[str, list[SearchValue]]] = Field(default_factory=dict)
+
+
+class Floor(StrictModel):
+    """An absolute bound a model must meet on the test split: ``min`` and/or ``max`` of ``metric``."""
+
+    metric: str
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> Floor:
+        if self.min is None and self.max is None:
+            raise ValueError(f"floor on {self.metric} needs min or max")
+        return self
+
+
+class PromotionConfig(StrictModel):
+    """The challenger becomes champion when ``metric`` beats the champion's by ``min_improvement``
+    (both scored on the same test data) and it meets every floor. A list, so a pipeline that
+    ``extends`` another replaces the floors rather than inheriting metrics of another task."""
+
+    metric: str | None = None
+    min_improvement: float = Field(0.0, ge=0)
+    floors: list[Floor] = Field(default_factory=list)
+
+
+class TrainingConfig(StrictModel):
+    """Window, split, search, promotion and the seed used by every random step."""
+
+    seed: int = 42
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    search: SearchConfig = Field(default_factory=SearchConfig)
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)

@@ -1,0 +1,46 @@
+"""Point MLflow at the configured tracking store and the pipeline's experiment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+
+from modelscale.config.models import MlflowSettings, Settings
+
+
+def experiment_name(mlflow_settings: MlflowSettings, pipeline: str) -> str:
+    """``<experiment_prefix>/<pipeline>``."""
+    return f"{mlflow_settings.experiment_prefix}/{pipeline}"
+
+
+def configure(settings: Settings, pipeline: str) -> str:
+    """Set tracking/registry URIs, create the pipeline's experiment if needed; return its id.
+
+    A local SQLite store gets its directory created; new experiments put artifacts under
+    ``mlflow.artifact_location/<experiment name>``.
+    """
+    cfg = settings.mlflow
+    if cfg.tracking_uri.startswith("sqlite:///"):
+        Path(cfg.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    mlflow.set_tracking_uri(cfg.tracking_uri)
+    mlflow.set_registry_uri(cfg.registry_uri or cfg.tracking_uri)
+    name = experiment_name(cfg, pipeline)
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        mlflow.set_experiment(experiment_id=found.experiment_id)
+        return found.experiment_id
+    location = cfg.artifact_location
+    if "://" not in location:
+        Path(location).mkdir(parents=True, exist_ok=True)
+        location = Path(location).resolve().as_uri()
+    experiment_id = mlflow.create_experiment(name, artifact_location=f"{location.rstrip('/')}/{name}")
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def dfs_tmpdir(settings: Settings) -> str:
+    """Where Spark models are staged while MLflow saves or loads them."""
+    path = settings.home / "mlflow" / "dfs_tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)

@@ -1,0 +1,68 @@
+"""PNG figures for a person looking at a run: curves, confusion matrix, feature weights, residuals.
+
+Every function takes small, already-aggregated data (curve points, counts, one value per feature,
+a bounded sample) and writes one PNG with matplotlib's Agg backend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def roc_curve(points: list[dict[str, float]], auc: float, path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([p["fpr"] for p in points], [p["tpr"] for p in points], label=f"AUC {auc:.3f}")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (test split)")
+    ax.legend(loc="lower right")
+    return _save(fig, path)
+
+
+def pr_curve(points: list[dict[str, float]], auc_pr: float, path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([p["tpr"] for p in points], [p["precision"] for p in points], label=f"AUC-PR {auc_pr:.3f}")
+    ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (test split)", ylim=(0, 1.02))
+    ax.legend(loc="upper right")
+    return _save(fig, path)
+
+
+def confusion_matrix(counts: dict[str, int], threshold: float, path: Path) -> Path:
+    cells = [[counts["tn"], counts["fp"]], [counts["fn"], counts["tp"]]]
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(cells, cmap="Blues")
+    for i in range(2):
+        for j in range(2):
+            ax.text(j, i, f"{cells[i][j]:,}", ha="center", va="center")
+    ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["pred 0", "pred 1"], yticklabels=["true 0", "true 1"],
+           title=f"Confusion at threshold {threshold:g}")
+    return _save(fig, path)
+
+
+def feature_weights(weights: dict[str, float], title: str, path: Path, top: int = 25) -> Path:
+    ranked = sorted(weights.items(), key=lambda kv: abs(kv[1]), reverse=True)[:top][::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.25 * len(ranked) + 1.5))
+    ax.barh([k for k, _ in ranked], [v for _, v in ranked])
+    ax.set(title=title)
+    ax.tick_params(axis="y", labelsize=7)
+    return _save(fig, path)
+
+
+def predicted_vs_actual(actual: list[float], predicted: list[float], path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(actual, predicted, s=4, alpha=0.4)
+    lo, hi = min(actual + predicted, default=0), max(actual + predicted, default=1)
+    ax.plot([lo, hi], [lo, hi], linestyle="--", color="grey")
+    ax.set(xlabel="actual", ylabel="predicted", title="Predicted vs actual (test sample)")
+    return _save(fig, path)

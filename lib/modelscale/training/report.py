@@ -1,0 +1,95 @@
+"""Log a trained model to the active MLflow run: params, metrics, search, figures, the model."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.spark
+from mlflow.models import infer_signature
+from mlflow.models.model import ModelInfo
+
+from modelscale.config.models import PipelineConfig
+from modelscale.training import plots
+from modelscale.training.estimators import estimator_spec
+from modelscale.training.evaluation import confusion, curve_points
+from modelscale.training.trainer import TrainOutcome
+
+CONFIG_ARTIFACT = "config/pipeline.json"
+SAMPLE_ROWS = 2000  # bounded sample for the predicted-vs-actual plot
+
+
+def log_config(cfg: PipelineConfig) -> None:
+    """The resolved pipeline config as an artifact (what --reproduce reloads) and its model/training keys as params."""
+    mlflow.log_dict(cfg.model_dump(mode="json"), CONFIG_ARTIFACT)
+    assert cfg.model is not None
+    params: dict[str, Any] = {"estimator": cfg.model.estimator, "label": cfg.model.label,
+                              "class_weight": cfg.model.class_weight, "threshold": cfg.model.threshold,
+                              "categorical": ",".join(cfg.model.categorical), "numeric": ",".join(cfg.model.numeric)}
+    params |= {f"model.params.{k}": v for k, v in cfg.model.params.get(cfg.model.estimator, {}).items()}
+    params |= _flatten(cfg.training.model_dump(mode="json", exclude={"search": {"space"}}), "training")
+    mlflow.log_params(params)
+
+
+def log_outcome(outcome: TrainOutcome, cfg: PipelineConfig, dfs_tmpdir: str) -> ModelInfo:
+    """Metrics, search candidates (child runs), figures and the model; returns the logged model's info."""
+    assert cfg.model is not None
+    model_cfg = cfg.model
+    mlflow.log_metrics({f"test_{k}": v for k, v in outcome.metrics.items()})
+    mlflow.log_metrics({f"val_{k}": v for k, v in outcome.validation_metrics.items()})
+    mlflow.log_metrics({f"rows_{k}": v for k, v in outcome.rows.items()})
+    mlflow.log_params({f"best.{k}": v for k, v in outcome.search.best_params.items()})
+    mlflow.log_dict({"window": {k: [str(d) for d in getattr(outcome.window, k)] for k in ("train", "validation", "test")}},
+                    "window.json")
+    _log_search(outcome)
+    _log_figures(outcome, model_cfg.label, model_cfg.threshold, estimator_spec(model_cfg.estimator).task)
+    cols = [*model_cfg.categorical, *model_cfg.numeric]
+    sample = outcome.test_predictions.select(*cols, "prediction").limit(5).toPandas()
+    return mlflow.spark.log_model(
+        outcome.model, artifact_path="model", dfs_tmpdir=dfs_tmpdir,
+        signature=infer_signature(sample[cols], sample[["prediction"]]), input_example=sample[cols],
+    )
+
+
+def _log_search(outcome: TrainOutcome) -> None:
+    if not outcome.search.candidates:
+        return
+    mlflow.log_dict({"best": outcome.search.best_params, "candidates": outcome.search.candidates},
+                    "search/candidates.json")
+    for i, cand in enumerate(outcome.search.candidates):
+        with mlflow.start_run(run_name=f"candidate-{i}", nested=True):
+            mlflow.log_params(cand["params"])
+            mlflow.log_metric("validation_metric", cand["metric"])
+
+
+def _log_figures(outcome: TrainOutcome, label: str, threshold: float, task: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        pred = outcome.test_predictions
+        if task == "classification":
+            points = curve_points(pred, label)
+            plots.roc_curve(points, outcome.metrics["auc_roc"], out / "roc_curve.png")
+            plots.pr_curve(points, outcome.metrics["auc_pr"], out / "pr_curve.png")
+            plots.confusion_matrix(confusion(pred, label, threshold), threshold, out / "confusion_matrix.png")
+            mlflow.log_dict({"points": points}, "curves/roc_pr_points.json")
+        else:
+            sample = pred.select(label, "prediction").sample(fraction=min(1.0, SAMPLE_ROWS / max(outcome.rows["test"], 1)),
+                                                             seed=0).limit(SAMPLE_ROWS).toPandas()
+            plots.predicted_vs_actual(sample[label].tolist(), sample["prediction"].tolist(), out / "predicted_vs_actual.png")
+        if outcome.weights:
+            plots.feature_weights(outcome.weights, f"feature {outcome.weight_kind}s", out / f"feature_{outcome.weight_kind}s.png")
+            mlflow.log_dict(outcome.weights, f"feature_{outcome.weight_kind}s.json")
+        mlflow.log_artifacts(str(out), "figures")
+
+
+def _flatten(data: dict[str, Any], prefix: str) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for k, v in data.items():
+        key = f"{prefix}.{k}"
+        if isinstance(v, dict):
+            flat |= _flatten(v, key)
+        else:
+            flat[key] = v
+    return flat

@@ -1,0 +1,130 @@
+"""Train one model from a feature DataFrame: split by date, fit the feature stages once, search the
+estimator on their cached output, evaluate on the held-out splits. No MLflow here (see report.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from pyspark.ml import PipelineModel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from modelscale.config.models import PipelineConfig
+from modelscale.errors import ConfigError, InputDataError
+from modelscale.features.builders import KEY_COLUMNS
+from modelscale.features.columns import require_columns
+from modelscale.logs import get_logger, step
+from modelscale.training.evaluation import DEFAULT_METRIC, check_metric, evaluate, evaluator
+from modelscale.training.explain import feature_weights, slot_names
+from modelscale.training.pipeline_builder import (
+    FEATURES,
+    WEIGHT,
+    assembled_column,
+    build_estimator,
+    feature_pipeline,
+    full_model,
+)
+from modelscale.training.estimators import estimator_spec
+from modelscale.training.splits import Splits, Window, split_by_date, window, with_class_weights
+from modelscale.training.tuning import SearchResult, search
+
+log = get_logger("training")
+
+
+@dataclass
+class TrainOutcome:
+    """A trained model and everything needed to judge and log it.
+
+    ``test_predictions`` is cached: call `release` when done with it.
+    """
+
+    model: PipelineModel
+    window: Window
+    splits: Splits
+    rows: dict[str, int]
+    metrics: dict[str, float]
+    validation_metrics: dict[str, float]
+    search: SearchResult
+    test_predictions: DataFrame
+    weight_kind: str = "none"
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def release(self) -> None:
+        self.test_predictions.unpersist()
+
+
+def check_model_config(cfg: PipelineConfig) -> None:
+    """Every model/training key that can be checked without data (estimator, params, metrics)."""
+    model = cfg.model
+    if model is None:
+        raise ConfigError(f"pipeline {cfg.name!r} has no model section")
+    spec = estimator_spec(model.estimator)
+    build_estimator(model, cfg.training.seed)
+    if model.class_weight == "balanced" and spec.task != "classification":
+        raise ConfigError("model.class_weight: balanced applies to classification estimators only")
+    if cfg.training.search.metric:
+        check_metric(spec.task, cfg.training.search.metric, "training.search.metric")
+    if cfg.training.promotion.metric:
+        check_metric(spec.task, cfg.training.promotion.metric, "training.promotion.metric")
+    for i, f in enumerate(cfg.training.promotion.floors):
+        check_metric(spec.task, f.metric, f"training.promotion.floors[{i}].metric")
+
+
+def train_model(features: DataFrame, cfg: PipelineConfig, end: dt.date, *, table: str = "features") -> TrainOutcome:
+    """Train ``cfg.model`` on the rows of ``features`` in the window ending at ``end``."""
+    check_model_config(cfg)
+    model, training = cfg.model, cfg.training
+    assert model is not None
+    spec = estimator_spec(model.estimator)
+    require_columns(features, [model.label], table=table, key="model.label")
+    require_columns(features, model.categorical, table=table, key="model.categorical")
+    require_columns(features, model.numeric, table=table, key="model.numeric")
+    w = window(end, training.split)
+    labelled = _stable(features.where(F.col(model.label).isNotNull())
+                       .withColumn(model.label, F.col(model.label).cast("double")))
+    splits = split_by_date(labelled, w)
+    if model.class_weight == "balanced":
+        splits = Splits(with_class_weights(splits.train, model.label, WEIGHT), splits.validation, splits.test)
+    metric = training.search.metric or DEFAULT_METRIC[spec.task]
+
+    with step(log, "fit feature stages", estimator=model.estimator) as info:
+        feature_model = feature_pipeline(model).fit(splits.train)
+        keep = [FEATURES, model.label, *([WEIGHT] if model.class_weight == "balanced" else [])]
+        prepared = feature_model.transform(splits.train).select(*keep).cache()
+        train_rows = info["train_rows"] = prepared.count()
+    if train_rows == 0:
+        prepared.unpersist()
+        raise InputDataError(f"no labelled rows in {table!r} for the training split {w.train[0]}..{w.train[1]}")
+    try:
+        with step(log, "search", method=training.search.method) as info:
+            est = build_estimator(model, training.seed, weighted=model.class_weight == "balanced")
+            result = search(est, prepared, training.search, training.search.space.get(model.estimator, {}),
+                            evaluator(spec.task, metric, model.label), training.seed)
+            info["candidates"] = len(result.candidates)
+    finally:
+        prepared.unpersist()
+
+    full = full_model(feature_model, result.model)
+    with step(log, "evaluate") as info:
+        test_pred = full.transform(splits.test).cache()
+        rows = {"train": train_rows, "validation": splits.validation.count(), "test": test_pred.count()}
+        if rows["test"] == 0:
+            test_pred.unpersist()
+            raise InputDataError(f"no labelled rows in {table!r} for the test split {w.test[0]}..{w.test[1]}")
+        metrics = evaluate(test_pred, spec.task, model.label, model.threshold)
+        val_metrics = evaluate(full.transform(splits.validation), spec.task, model.label, model.threshold) \
+            if rows["validation"] else {}
+        info.update(rows)
+    names = slot_names(feature_model.transform(splits.train.limit(0)).schema[assembled_column(model)])
+    kind, weights = feature_weights(result.model, names)
+    return TrainOutcome(model=full, window=w, splits=splits, rows=rows, metrics=metrics,
+                        validation_metrics=val_metrics, search=result, test_predictions=test_pred,
+                        weight_kind=kind, weights=weights)
+
+
+def _stable(df: DataFrame) -> DataFrame:
+    """Rows hash-partitioned and sorted by their key, so seeded random splits and fits see the same
+    partitions whatever order the table's files are read in (what makes --reproduce exact)."""
+    key = [c for c in KEY_COLUMNS if c in df.columns] or df.columns
+    return df.repartition(*key).sortWithinPartitions(*key)

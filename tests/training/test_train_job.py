@@ -1,0 +1,63 @@
+"""The train job end to end on two weeks of real flights: metrics, MLflow, registry, promotion, reproduce."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import mlflow
+import pytest
+from conftest import Slice
+
+from modelscale.jobs.context import JobResult
+from modelscale.tracking.registry import CHALLENGER, CHAMPION, alias_version
+from modelscale.training.job import run as train
+
+
+@pytest.fixture(scope="module")
+def first(slice_: Slice) -> JobResult:
+    return train(slice_.ctx("first"))
+
+
+def test_features_job_is_idempotent_per_date(slice_: Slice) -> None:
+    from modelscale.features.job import run as features_run
+
+    before = slice_.lakehouse.version("features")
+    ctx = slice_.ctx()
+    ctx.run_dates = [dt.date(2013, 1, 5)]
+    result = features_run(ctx)
+    assert result.summary["dates_skipped"] == 1 and slice_.lakehouse.version("features") == before
+    days = slice_.lakehouse.read("features").groupBy("flight_date").count().collect()
+    assert len(days) == 8 and sum(r["count"] for r in days) == slice_.lakehouse.read("flights").count()
+
+
+def test_first_model_trains_logs_and_becomes_champion(first: JobResult) -> None:
+    s = first.summary
+    assert s["rows"]["test"] > 1000 and s["metrics"]["auc_roc"] > 0.6
+    assert s["promoted"] and s["version"] == "1"
+    name = "flights_delay"
+    assert alias_version(name, CHALLENGER) == alias_version(name, CHAMPION) == "1"
+    run = mlflow.get_run(s["mlflow_run_id"])
+    assert run.data.params["input.features.version"] == str(s["inputs"]["features"])
+    assert run.data.tags["git.commit"] and run.data.tags["spark.version"]
+    assert run.data.tags["promotion.decision"] == "promoted"
+    inputs = run.inputs.dataset_inputs
+    assert [i.dataset.name for i in inputs] == ["features"] and inputs[0].dataset.source_type == "delta_table"
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "figures")}
+    assert {"figures/roc_curve.png", "figures/pr_curve.png", "figures/confusion_matrix.png",
+            "figures/feature_coefficients.png"} <= artifacts
+    children = mlflow.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'")
+    assert len(children) == 2  # the two regParam candidates
+
+
+def test_reproduce_gives_equal_metrics(slice_: Slice, first: JobResult) -> None:
+    again = train(slice_.ctx("again", reproduce=first.summary["mlflow_run_id"]))
+    assert again.summary["reproduced"]["equal"], (again.summary["metrics"], again.summary["reproduced"])
+    # identical up to floating-point summation order across partitions
+    assert again.summary["metrics"] == pytest.approx(first.summary["metrics"], rel=1e-12, abs=1e-12)
+
+
+def test_an_equal_challenger_does_not_replace_the_champion(slice_: Slice, first: JobResult) -> None:
+    second = train(slice_.ctx("second"))
+    assert second.summary["version"] == "2" and not second.summary["promoted"]
+    assert "below the required" in second.summary["reason"]
+    assert alias_version("flights_delay", CHAMPION) == "1" and alias_version("flights_delay", CHALLENGER) == "2"
