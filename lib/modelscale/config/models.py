@@ -14,7 +14,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from modelscale.config.base import StrictModel
+from modelscale.config.modeling import FeaturesConfig, ModelConfig, TrainingConfig
+from modelscale.config.monitoring import MonitoringConfig, ScoringConfig
 from modelscale.config.types import check_type_name
+from modelscale.config.validation import ValidationConfig
 
 # --------------------------------------------------------------------------- settings
 
@@ -170,13 +173,20 @@ class ScheduleConfig(StrictModel):
 
 
 class PipelineConfig(StrictModel):
-    """One pipeline: its sources, tables and schedule (later sections arrive with their jobs)."""
+    """One pipeline: its sources, tables, schedule, and the features/model/training/validation/scoring/monitoring
+    sections."""
 
     name: str
     description: str = ""
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     tables: dict[str, TableConfig] = Field(default_factory=dict)
     schedule: ScheduleConfig
+    features: FeaturesConfig | None = None
+    model: ModelConfig | None = None
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     @model_validator(mode="after")
     def _source_tables_declared(self) -> PipelineConfig:
@@ -187,6 +197,11 @@ class PipelineConfig(StrictModel):
                     raise ValueError(
                         f"sources.{src_name}.{key}: table {table!r} is not declared under tables"
                     )
+        if self.features is not None:
+            for key in ("table", "flights_table", "weather_table", "planes_table"):
+                table = getattr(self.features, key)
+                if table not in self.tables:
+                    raise ValueError(f"features.{key}: table {table!r} is not declared under tables")
         return self
 
 

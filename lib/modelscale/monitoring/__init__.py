@@ -1,0 +1,1 @@
+"""Model monitoring: drift against the training reference, performance once labels land, reports, the operations log."""

@@ -1,0 +1,116 @@
+"""``modelscale run monitor``: drift and performance of the scored model, per run date.
+
+For each run date: PSI of every feature (the scored rows, read at the feature-table version scoring
+used) and of the prediction against the reference profile saved with the model that scored it; and,
+once outcomes have landed, training's metrics on the predictions of ``run date - label_delay_days``
+joined to the labels in the feature table. Everything is computed before anything is written; the
+date's rows of the ``monitoring`` table are then replaced (a rerun does not duplicate them) and the
+report under ``<MODELSCALE_HOME>/reports/<pipeline>/`` rebuilt. A breach makes the result not ok with
+one line per breach, and with ``retrain_on_breach`` asks the pipeline for a retraining.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+
+from modelscale.config.monitoring import MonitoringConfig
+from modelscale.errors import ConfigError, TableError
+from modelscale.features.job import features_config
+from modelscale.jobs.context import JobContext, JobResult
+from modelscale.logs import get_logger, step
+from modelscale.monitoring.measures import Stamp, drift_measures, performance_measures
+from modelscale.monitoring.performance import performance, with_outcomes
+from modelscale.monitoring.profile import bin_counts
+from modelscale.monitoring.reference import load_reference
+from modelscale.monitoring.report import history, write_report
+from modelscale.monitoring.results import Measure, to_frame
+from modelscale.tracking.setup import configure
+from modelscale.training.estimators import estimator_spec
+from modelscale.training.evaluation import check_metric
+
+log = get_logger("monitor")
+JOB = "monitor"
+
+
+def report_dir(ctx: JobContext) -> Path:
+    """``monitoring.report_dir``, or ``<MODELSCALE_HOME>/reports/<pipeline>``."""
+    configured = ctx.pipeline.monitoring.report_dir
+    return Path(configured) if configured else ctx.settings.home / "reports" / ctx.pipeline.name
+
+
+def run(ctx: JobContext) -> JobResult:
+    """Monitor every run date; ok=False when a threshold is breached."""
+    pipeline, cfg = ctx.pipeline, ctx.pipeline.monitoring
+    if pipeline.model is None:
+        raise ConfigError(f"pipeline {pipeline.name!r} has no model section (monitoring needs its columns)")
+    task = estimator_spec(pipeline.model.estimator).task
+    for i, f in enumerate(cfg.performance_floors):
+        check_metric(task, f.metric, f"monitoring.performance_floors[{i}].metric")
+    ctx.lakehouse.catalog.table(cfg.table)  # declared (ConfigError otherwise)
+    if not ctx.lakehouse.exists(pipeline.scoring.table):
+        raise TableError(f"table {pipeline.scoring.table!r} does not exist yet: run the score job first")
+    configure(ctx.settings, pipeline.name)
+    computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    stamps = [Stamp(day, ctx.run_id, computed_at) for day in ctx.run_dates]
+    by_day = {s.run_date: _drift(ctx, s) + _performance(ctx, s) for s in stamps}
+    for day, measures in by_day.items():
+        with step(log, "record", date=day, rows=len(measures)):
+            ctx.lakehouse.overwrite(cfg.table, to_frame(ctx.spark, measures), replace_where=f"run_date = '{day}'",
+                                    metadata={"run_id": ctx.run_id, "run_date": str(day)})
+    latest = by_day[ctx.run_dates[-1]]
+    page = write_report(report_dir(ctx), pipeline.name, history(ctx.lakehouse, cfg.table, ctx.run_dates[-1]), latest)
+    breaches = [m for ms in by_day.values() for m in ms if m.breached]
+    return JobResult(JOB, ok=not breaches, message=_message(breaches, page), summary={
+        "table": cfg.table, "rows_written": sum(len(ms) for ms in by_day.values()),
+        "breaches": [m.describe() for m in breaches], "report": str(page),
+        "retrain_requested": bool(breaches) and cfg.retrain_on_breach,
+        "psi": {m.feature: m.value for m in latest if m.metric == "psi"},
+        "performance": {m.metric: m.value for m in latest if m.kind == "performance" and m.value is not None},
+    })
+
+
+def _drift(ctx: JobContext, stamp: Stamp) -> list[Measure]:
+    """PSI of the features and the prediction of the run date's scored rows."""
+    scoring, lh = ctx.pipeline.scoring, ctx.lakehouse
+    preds = lh.read(scoring.table, where=f"{scoring.date_column} = '{stamp.run_date}'")
+    lineage = preds.select("model_name", "model_version", "training_run_id", "features_version").limit(1).collect()
+    if not lineage:
+        raise TableError(f"table {scoring.table!r} has no predictions for {stamp.run_date}: run the score job for "
+                         "that date first")
+    name, version, training_run, features_version = lineage[0]
+    with step(log, "drift", date=stamp.run_date, model=f"{name} v{version}") as info:
+        ref = load_reference(training_run)
+        features = lh.read(features_config(ctx).table, version=features_version,
+                           where=f"{scoring.date_column} = '{stamp.run_date}'")
+        current = bin_counts(features, {n: p.bins for n, p in ref.features.items()})
+        prediction = bin_counts(preds, {ref.prediction_column: ref.prediction.bins})[ref.prediction_column]
+        measures = drift_measures(stamp, ref, current, prediction, ctx.pipeline.monitoring, (name, version))
+        info["breached"] = sum(m.breached for m in measures)
+    return measures
+
+
+def _performance(ctx: JobContext, stamp: Stamp) -> list[Measure]:
+    """Training's metrics on the predictions of ``run date - label_delay_days`` whose outcome is known."""
+    pipeline, lh = ctx.pipeline, ctx.lakehouse
+    cfg: MonitoringConfig = pipeline.monitoring
+    assert pipeline.model is not None
+    day = stamp.run_date - dt.timedelta(days=cfg.label_delay_days)
+    where = f"{pipeline.scoring.date_column} = '{day}'"
+    with step(log, "performance", date=day) as info:
+        preds = lh.read(pipeline.scoring.table, where=where)
+        model = preds.select("model_name", "model_version").limit(1).collect()
+        labelled = with_outcomes(preds, lh.read(features_config(ctx).table, where=where), pipeline.model.label)
+        rows, metrics = performance(labelled, estimator_spec(pipeline.model.estimator).task, pipeline.model.label,
+                                    pipeline.model.threshold)
+        info.update(labelled_rows=rows, **{k: round(v, 4) for k, v in metrics.items()})
+    return performance_measures(stamp, day, rows, metrics, cfg.performance_floors,
+                                (model[0]["model_name"], model[0]["model_version"]) if model else None)
+
+
+def _message(breaches: list[Measure], page: Path) -> str:
+    if not breaches:
+        return ""
+    return (f"{len(breaches)} monitoring threshold(s) breached:\n  " + "\n  ".join(m.describe() for m in breaches)
+            + f"\nreport: {page}")

@@ -1,0 +1,41 @@
+"""Model performance once the outcomes have landed: past predictions joined to the actual labels.
+
+The metrics are training's (`modelscale.training.evaluation.evaluate`) on the stored prediction and
+probability, rebuilt into the columns Spark's evaluators read.
+"""
+
+from __future__ import annotations
+
+from pyspark.ml.functions import array_to_vector
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from modelscale.features.builders import KEY_COLUMNS
+from modelscale.training.estimators import Task
+from modelscale.training.evaluation import SCORE, evaluate
+
+
+def with_outcomes(predictions: DataFrame, features: DataFrame, label: str) -> DataFrame:
+    """Predictions whose actual outcome (``label`` in the feature table) is known, joined by key."""
+    actual = features.where(F.col(label).isNotNull()).select(*KEY_COLUMNS, F.col(label).cast("double").alias(label))
+    return predictions.join(actual, KEY_COLUMNS)
+
+
+def evaluator_columns(labelled: DataFrame, task: Task) -> DataFrame:
+    """The columns `evaluate` reads: for a classifier, rawPrediction/score (the probability) and a
+    [1 - p, p] probability vector."""
+    if task != "classification":
+        return labelled
+    p = F.col("probability")
+    return (labelled.withColumn(SCORE, p).withColumn("rawPrediction", p)
+            .withColumn("probability", array_to_vector(F.array(1 - p, p))))
+
+
+def performance(labelled: DataFrame, task: Task, label: str, threshold: float) -> tuple[int, dict[str, float]]:
+    """Row count and training's metrics on ``labelled`` (no metrics when no row is labelled)."""
+    prepared = evaluator_columns(labelled, task).cache()
+    try:
+        rows = prepared.count()
+        return rows, (evaluate(prepared, task, label, threshold) if rows else {})
+    finally:
+        prepared.unpersist()

@@ -1,0 +1,151 @@
+"""Score and monitor jobs on four real days: partition replacement, lineage, errors before any write,
+performance join, and a drift breach on deliberately shifted data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import mlflow.spark
+import pytest
+from conftest import DAYS, END
+from pyspark.sql import functions as F
+from training.conftest import Slice
+
+from modelscale.errors import SchemaMismatchError
+from modelscale.jobs.context import JobContext, JobResult
+from modelscale.monitoring.job import run as monitor
+from modelscale.monitoring.measures import LABELLED_ROWS
+from modelscale.scoring.job import run as score
+from modelscale.scoring.model import ModelNotFoundError
+from modelscale.tracking.setup import dfs_tmpdir
+from modelscale.training.evaluation import evaluate
+
+Scored = tuple[Slice, JobResult]
+PREDICTIONS = "predictions"
+
+
+def ctx_for(s: Slice, days: list[dt.date], run_id: str = "t", **updates: object) -> JobContext:
+    """A context on ``days`` with pipeline sections replaced (e.g. scoring=..., features=...)."""
+    pipeline = s.config.pipeline
+    sections = {k: getattr(pipeline, k).model_copy(update=v) for k, v in updates.items()}
+    ctx = s.ctx(run_id, pipeline=pipeline.model_copy(update=sections))
+    ctx.run_dates = days
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def first_score(scored: Scored) -> JobResult:
+    s, _ = scored
+    return score(ctx_for(s, DAYS[2:], "score-1"))
+
+
+def test_predictions_carry_lineage(scored: Scored, first_score: JobResult) -> None:
+    s, trained = scored
+    preds = s.lakehouse.read(PREDICTIONS)
+    features = s.lakehouse.read("features").where(F.col("flight_date") >= DAYS[2])
+    assert preds.count() == features.count() == first_score.summary["rows"]
+    assert preds.join(features, ["flight_date", "carrier", "flight", "origin", "sched_dep_ts"]).count() == preds.count()
+    lineage = preds.select("model_name", "model_version", "training_run_id", "features_version", "scoring_run_id") \
+        .distinct().collect()
+    assert [tuple(r) for r in lineage] == [("flights_delay", "1", trained.summary["mlflow_run_id"],
+                                             s.lakehouse.version("features"), "score-1")]
+    assert dict(preds.dtypes)["probability"] == "double"
+    bad = preds.where(~F.col("probability").between(0, 1) | (F.col("prediction") != (F.col("probability") > 0.5)
+                                                             .cast("double")))
+    assert bad.count() == 0
+
+
+def test_rescore_replaces_exactly_that_date(scored: Scored, first_score: JobResult) -> None:
+    s, _ = scored
+    lh = s.lakehouse
+    before_version = lh.version(PREDICTIONS)
+    before = {r["flight_date"]: (r["n"], r["runs"]) for r in lh.read(PREDICTIONS).groupBy("flight_date").agg(
+        F.count("*").alias("n"), F.collect_set("scoring_run_id").alias("runs")).collect()}
+    old_day3 = lh.read(PREDICTIONS, where=f"flight_date = '{DAYS[2]}'").drop("scoring_run_id", "scored_at")
+
+    again = score(ctx_for(s, [DAYS[2]], "score-2"))
+
+    assert lh.version(PREDICTIONS) == again.summary["version"] == before_version + 1
+    after = {r["flight_date"]: (r["n"], r["runs"]) for r in lh.read(PREDICTIONS).groupBy("flight_date").agg(
+        F.count("*").alias("n"), F.collect_set("scoring_run_id").alias("runs")).collect()}
+    assert after[DAYS[2]] == (before[DAYS[2]][0], ["score-2"])  # same rows, all from the new run
+    assert after[DAYS[3]] == before[DAYS[3]]  # the other date untouched
+    new_day3 = lh.read(PREDICTIONS, where=f"flight_date = '{DAYS[2]}'").drop("scoring_run_id", "scored_at")
+    assert new_day3.exceptAll(old_day3).count() == 0 and old_day3.exceptAll(new_day3).count() == 0
+
+
+def test_missing_alias_or_version_fails_before_any_write(scored: Scored, first_score: JobResult) -> None:
+    s, _ = scored
+    version = s.lakehouse.version(PREDICTIONS)
+    with pytest.raises(ModelNotFoundError, match=r"'flights_delay' has no alias @nope"):
+        score(ctx_for(s, [END], scoring={"model_alias": "nope"}))
+    with pytest.raises(ModelNotFoundError, match=r"version 99 \(scoring.model_version\)"):
+        score(ctx_for(s, [END], scoring={"model_version": "99"}))
+    assert s.lakehouse.version(PREDICTIONS) == version
+
+
+def test_missing_or_mistyped_feature_column_fails_before_any_write(scored: Scored, first_score: JobResult) -> None:
+    s, _ = scored
+    broken = s.lakehouse.read("features").drop("distance").withColumn("dep_hour", F.col("dep_hour").cast("string"))
+    s.lakehouse.overwrite("features_broken", broken)
+    version = s.lakehouse.version(PREDICTIONS)
+    with pytest.raises(SchemaMismatchError) as err:
+        score(ctx_for(s, [END], features={"table": "features_broken"}))
+    message = str(err.value)
+    assert "'features_broken'" in message and "flights_delay v1" in message
+    assert "distance is missing" in message and "dep_hour is string (expected a numeric type)" in message
+    assert s.lakehouse.version(PREDICTIONS) == version
+
+
+def test_monitor_records_drift_and_performance_of_known_outcomes(scored: Scored, first_score: JobResult) -> None:
+    s, _ = scored
+    result = monitor(ctx_for(s, [END], "monitor-1"))
+    rows = s.lakehouse.read("monitoring").where(F.col("run_date") == END)
+    model = s.config.pipeline.model
+    n_features = len(model.numeric) + len(model.categorical)
+    by_kind = {r["kind"]: r["count"] for r in rows.groupBy("kind").count().collect()}
+    # labelled_rows + 7 classification metrics (auc_roc as its floor row)
+    assert by_kind == {"feature_drift": n_features, "prediction_drift": 1, "performance": 8}
+    assert result.summary["rows_written"] == n_features + 9
+
+    # performance of Jan 3's predictions = training's metrics on the model's own scores of Jan 3's labelled rows
+    day = END - dt.timedelta(days=1)
+    labelled = s.lakehouse.read("features", where=f"flight_date = '{day}'").where("label IS NOT NULL")
+    perf = {r["metric"]: r for r in rows.where("kind = 'performance'").collect()}
+    assert perf[LABELLED_ROWS]["value"] == labelled.count() and perf["auc_roc"]["evaluated_date"] == day
+    model_obj = mlflow.spark.load_model("models:/flights_delay/1", dfs_tmpdir=dfs_tmpdir(s.config.settings))
+    expected = evaluate(model_obj.transform(labelled), "classification", "label", model.threshold)
+    for metric, value in expected.items():
+        assert perf[metric]["value"] == pytest.approx(value, abs=1e-9), metric
+    assert perf["auc_roc"]["threshold"] == 0.6 and perf["auc_roc"]["breached"] == (expected["auc_roc"] < 0.6)
+
+    breached = rows.where("breached").count()
+    assert result.ok == (breached == 0) and len(result.summary["breaches"]) == breached
+    assert Path(result.summary["report"]).is_file()
+
+    again = monitor(ctx_for(s, [END], "monitor-2"))  # a rerun replaces the date's rows
+    assert s.lakehouse.read("monitoring").where(F.col("run_date") == END).count() == again.summary["rows_written"]
+
+
+def test_shifted_data_breaches_drift_and_requests_a_retraining(scored: Scored, first_score: JobResult,
+                                                                tmp_path: Path) -> None:
+    s, _ = scored
+    shifted = (s.lakehouse.read("features", where=f"flight_date = '{END}'")
+               .withColumn("distance", F.col("distance") * 4 + 3000).withColumn("carrier", F.lit("ZZ")))
+    s.lakehouse.overwrite("features_shifted", shifted)
+    sections = {"features": {"table": "features_shifted"}, "scoring": {"table": "predictions_shifted"},
+                "monitoring": {"table": "monitoring_shifted", "report_dir": str(tmp_path / "report"),
+                               "retrain_on_breach": True, "thresholds": {}, "performance_floors": [],
+                               "psi_threshold": 0.2}}
+    score(ctx_for(s, [END], "score-shifted", **sections))
+    result = monitor(ctx_for(s, [END], "monitor-shifted", **sections))
+
+    assert not result.ok and result.summary["retrain_requested"] is True
+    psi = result.summary["psi"]
+    assert psi["distance"] > 5 and psi["carrier"] > 5 and psi["origin"] < 0.2
+    assert "feature_drift distance psi=" in result.message and "feature_drift carrier psi=" in result.message
+    assert "feature_drift origin" not in result.message
+    assert (tmp_path / "report" / "index.html").is_file() and (tmp_path / "report" / "drift.png").is_file()
+    recorded = {r["feature"] for r in s.lakehouse.read("monitoring_shifted").where("breached").collect()}
+    assert {"distance", "carrier"} <= recorded
