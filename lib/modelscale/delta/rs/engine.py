@@ -140,12 +140,16 @@ class DeltaRsEngine:
         entries = log.active_files(table)
         source = merge_plan.unique_keys(source, keys, ref.name)
         touched = entries if delete_missing else self._files_with_keys(table, entries, source, keys)
-        rows, observation = merge_plan.merged_rows(self._scan(table, touched), source, keys,
-                                                   update_condition=update_condition, delete_missing=delete_missing,
-                                                   new_columns=[f.name for f in new_columns])
-        rows = enforce(rows, log.spark_schema(table), constraints_of(table.metadata().configuration), ref.name)
-        result = self._commit_job(ref, table, rows, "MERGE", touched, txn, new_columns, metadata)
-        return merge_plan.with_metrics(result, observation)
+        rows, metrics = merge_plan.merged_rows(self._scan(table, touched), source, keys,
+                                               update_condition=update_condition, delete_missing=delete_missing,
+                                               new_columns=[f.name for f in new_columns])
+        try:
+            checked = enforce(merge_plan.surviving(rows), log.spark_schema(table), constraints_of(table.metadata().configuration),
+                              ref.name)
+            result = self._commit_job(ref, table, checked, "MERGE", touched, txn, new_columns, metadata)
+        finally:
+            rows.unpersist()
+        return merge_plan.with_metrics(result, metrics)
 
     def optimize(self, ref: TableRef, where: str | None) -> CommitResult:
         table = self._table(ref)

@@ -1,14 +1,17 @@
 """Merge by keys as one Spark plan: the touched target files joined with the source, row by row.
 
 Each output row is tagged U (updated), I (inserted), C (copied unchanged) or D (deleted);
-an `Observation` counts the tags while the rows are written, so metrics cost no extra scan.
+the tagged rows are persisted for the write and their tags counted from that copy. (An `Observation`
+would count during the write, but in Spark 4.1 it leaves the session unserializable, which breaks a
+later MLlib fit in the same application: "Task not serializable: ObservationManager".)
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from pyspark.sql import Column, DataFrame, Observation, Window
+from pyspark import StorageLevel
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from modelscale.delta.model import CommitResult
@@ -29,8 +32,12 @@ def unique_keys(source: DataFrame, keys: list[str], table: str) -> DataFrame:
 
 
 def merged_rows(target: DataFrame, source: DataFrame, keys: list[str], *, update_condition: str | None,
-                delete_missing: bool, new_columns: list[str]) -> tuple[DataFrame, Observation]:
-    """The rows replacing ``target`` (touched files) after merging ``source``, and their tag counts."""
+                delete_missing: bool, new_columns: list[str]) -> tuple[DataFrame, dict[str, int]]:
+    """The rows replacing ``target`` (touched files) after merging ``source``, and their tag counts.
+
+    The returned frame is persisted and still carries ``__action``: write `surviving(rows)` and
+    unpersist ``rows`` afterwards.
+    """
     t = target.withColumn("__t", F.lit(True)).alias("t")
     s = source.withColumn("__s", F.lit(True)).alias("s")
     joined = t.join(s, [F.col(f"t.{k}") == F.col(f"s.{k}") for k in keys], "full_outer")
@@ -44,14 +51,16 @@ def merged_rows(target: DataFrame, source: DataFrame, keys: list[str], *, update
         F.when(from_source, F.col(f"s.{c}")).otherwise(F.col(f"t.{c}")).alias(c) for c in target.columns
     ]
     cols += [F.when(from_source, F.col(f"s.{c}")).alias(c) for c in new_columns]
-    observation = Observation("merge")
-    rows = tagged.select(*cols, "__action").observe(
-        observation, *[F.count_if(F.col("__action") == tag).alias(name) for name, tag in _METRICS.items()]
-    )
-    return rows.filter(F.col("__action") != "D").drop("__action"), observation
+    rows = tagged.select(*cols, "__action").persist(StorageLevel.MEMORY_AND_DISK)
+    counts = rows.agg(*[F.count_if(F.col("__action") == tag).alias(name) for name, tag in _METRICS.items()]).first()
+    return rows, {n: int(counts[n] or 0) for n in _METRICS}
 
 
-def with_metrics(result: CommitResult, observation: Observation) -> CommitResult:
-    """``result`` with the merge's row counts (all zero when nothing was committed)."""
-    metrics = {name: int(observation.get.get(name) or 0) for name in _METRICS} if result.committed else {}
-    return replace(result, metrics=metrics)
+def surviving(rows: DataFrame) -> DataFrame:
+    """The merged rows that stay in the table (all but the deleted ones)."""
+    return rows.filter(F.col("__action") != "D").drop("__action")
+
+
+def with_metrics(result: CommitResult, metrics: dict[str, int]) -> CommitResult:
+    """``result`` with the merge's row counts (none when nothing was committed)."""
+    return replace(result, metrics=metrics if result.committed else {})
