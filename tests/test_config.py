@@ -102,7 +102,7 @@ def test_primary_key_must_be_a_declared_column(home: Path, conf: Path) -> None:
 def test_invalid_yaml_and_unknown_env_and_pipeline(home: Path, conf: Path) -> None:
     with pytest.raises(ConfigError, match=r"unknown environment 'prod'.*known: cluster, databricks, local"):
         load_config("prod", None, conf)
-    with pytest.raises(ConfigError, match=r"unknown pipeline 'nope'.*known: flights_delay"):
+    with pytest.raises(ConfigError, match=r"unknown pipeline 'nope'.*known: flights_arr_delay, flights_delay"):
         load_config("local", "nope", conf)
     (conf / "local.yaml").write_text("spark: [unclosed\n")
     with pytest.raises(ConfigError, match=r"local\.yaml: not valid YAML"):
