@@ -146,11 +146,11 @@ def _has_model(ctx: JobContext) -> bool:
 
 def _has_training_rows(ctx: JobContext, day: dt.date) -> bool:
     """Whether the training split of the window ending at ``day`` has a labelled feature row."""
-    from modelscale.training.splits import window
+    from modelscale.training.splits import between, window
 
     pipeline = ctx.pipeline
     if pipeline.features is None or pipeline.model is None or not ctx.lakehouse.exists(pipeline.features.table):
         return False
     start, end = window(day, pipeline.training.split).train
-    rows = ctx.lakehouse.read(pipeline.features.table, where=f"flight_date BETWEEN '{start}' AND '{end}'")
+    rows = ctx.lakehouse.read(pipeline.features.table, where=between(start, end))
     return bool(rows.where(F.col(pipeline.model.label).isNotNull()).limit(1).count())

@@ -26,7 +26,7 @@ from modelscale.tracking.setup import configure, dfs_tmpdir
 from modelscale.training.estimators import estimator_spec
 from modelscale.training.evaluation import DEFAULT_METRIC, evaluate
 from modelscale.training.report import CONFIG_ARTIFACT, log_config, log_outcome
-from modelscale.training.splits import window
+from modelscale.training.splits import between, window
 from modelscale.training.trainer import TrainOutcome, check_model_config, train_model
 
 log = get_logger("train")
@@ -55,7 +55,7 @@ def run(ctx: JobContext) -> JobResult:
     versions = pin_versions(ctx, [table], plan.pinned)
     w = window(plan.end, cfg.training.split)
     features = ctx.lakehouse.read(table, version=versions[table],
-                                  where=f"flight_date BETWEEN '{w.start}' AND '{w.end}'")
+                                  where=between(w.start, w.end))
     tags = {**environment_tags(ctx.spark.version), END_TAG: str(plan.end), "modelscale.job_run_id": ctx.run_id,
             **({"modelscale.reproduces": plan.reproduces} if plan.reproduces else {})}
     with mlflow.start_run(run_name=f"train-{plan.end}", tags=tags) as active:
