@@ -1,8 +1,10 @@
 """One Airflow DAG per pipeline in conf/pipelines, built from the same config the jobs read.
 
-Each task spark-submits a thin entry point from jobs/ with ``--run-date {{ ds }}``; training runs
-only on training days (``schedule.train_every_days``) and a skipped training does not block
-scoring. Set in the scheduler's environment:
+Each task spark-submits a thin entry point from jobs/ with ``--run-date {{ ds }} --when-due``: the job
+itself decides whether it is due, exactly as ``modelscale run pipeline`` does (``modelscale.jobs.gates``:
+training on training days, without a model or after a monitoring breach, once there are training rows;
+scoring and monitoring once there is a model). A job that is not due logs why and succeeds, so every
+task of a run succeeds or the run stops at the first failure. Set in the scheduler's environment:
 
 - ``MODELSCALE_ENV`` (default ``local``): the config overlay the jobs run with;
 - ``MODELSCALE_CONF`` / ``MODELSCALE_HOME``: passed through to the jobs;
@@ -19,21 +21,16 @@ import os
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.providers.standard.operators.python import ShortCircuitOperator
 from airflow.sdk import DAG
 
 from modelscale.config import list_pipelines, load_config
 from modelscale.config.loader import default_conf_dir
-from modelscale.orchestration import is_training_day, task_plan
+from modelscale.orchestration import task_plan
 
 JOBS_DIR = Path(os.environ.get("MODELSCALE_JOBS_DIR", Path(__file__).resolve().parents[1] / "jobs"))
 ENV = os.environ.get("MODELSCALE_ENV", "local")
 SPARK_CONN = os.environ.get("MODELSCALE_SPARK_CONN", "modelscale_spark")
 PASS_THROUGH = ("MODELSCALE_HOME", "MODELSCALE_CONF", "PYSPARK_PYTHON", "JAVA_HOME")
-
-
-def _training_day(pipeline: str, ds: str) -> bool:
-    return is_training_day(load_config(ENV, pipeline).pipeline.schedule, dt.date.fromisoformat(ds))
 
 
 def build_dag(pipeline: str) -> DAG:
@@ -55,29 +52,16 @@ def build_dag(pipeline: str) -> DAG:
     ) as dag:
         tasks = {}
         for spec in task_plan():
-            task = SparkSubmitOperator(
+            tasks[spec.job] = SparkSubmitOperator(
                 task_id=spec.job,
                 application=str(JOBS_DIR / f"{spec.job}.py"),
-                application_args=["--env", ENV, "--pipeline", pipeline, "--run-date", "{{ ds }}"],
+                application_args=["--env", ENV, "--pipeline", pipeline, "--run-date", "{{ ds }}", "--when-due"],
                 conn_id=SPARK_CONN,
                 name=f"modelscale-{pipeline}-{spec.job}",
                 env_vars=env_vars,
-                trigger_rule="none_failed",
             )
-            if spec.training_day_only:
-                gate = ShortCircuitOperator(
-                    task_id="is_training_day",
-                    python_callable=_training_day,
-                    op_kwargs={"pipeline": pipeline, "ds": "{{ ds }}"},
-                    ignore_downstream_trigger_rules=False,
-                )
-                for up in spec.upstream:
-                    tasks[up] >> gate
-                gate >> task
-            else:
-                for up in spec.upstream:
-                    tasks[up] >> task
-            tasks[spec.job] = task
+            for up in spec.upstream:
+                tasks[up] >> tasks[spec.job]
     return dag
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from modelscale.cli import EXIT_USER_ERROR, main
+from modelscale.cli import EXIT_OK, EXIT_USER_ERROR, main
 from modelscale.runner import run_dates
 
 VENV_BIN = Path(sys.executable).parent
@@ -66,6 +67,24 @@ def test_job_not_in_this_version_says_which_issue(home: Path, capsys) -> None:
             get_job(name).load()
     for name in set(JOBS) - set(missing):
         assert callable(get_job(name).load())
+
+
+def test_when_due_skips_a_job_that_is_not_due_and_exits_0(spark, home: Path, capsys) -> None:
+    from mlflow import MlflowClient
+
+    code = main(["run", "score", "--pipeline", "flights_delay", "--start", "2013-01-01", "--end", "2013-01-02",
+                 "--when-due"])
+    assert code == EXIT_OK
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines == [{"job": "score", "ok": True, "skipped": "no model to score with yet", "summary": {}}] * 2
+    assert not (home / "lakehouse").exists()
+    client = MlflowClient(f"sqlite:///{home}/mlflow/mlflow.db")
+    ops = client.search_runs([client.get_experiment_by_name("modelscale/flights_delay/operations").experiment_id])
+    tags = ("modelscale.job", "modelscale.run_date", "modelscale.outcome")
+    assert sorted((*(r.data.tags[t] for t in tags), r.info.status) for r in ops) == [
+        ("score", f"2013-01-0{d}", "skipped", "FINISHED") for d in (1, 2)]
+    log = (home / "logs" / "modelscale.log").read_text()
+    assert "2013-01-02 score skipped: no model to score with yet" in log
 
 
 def test_run_dates() -> None:

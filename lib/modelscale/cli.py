@@ -1,6 +1,7 @@
 """The ``modelscale`` command line.
 
-Exit codes: 0 success; 1 a job ran and reported failure; 2 bad input, config or table
+Exit codes: 0 success; 1 a job ran and reported failure (in ``run pipeline`` a monitoring breach is
+an alert the pipeline answers with a retraining, not a failure); 2 bad input, config or table
 (one paragraph saying what and where); 3 Spark failed (error class and message; the trace
 goes to the log file).
 """
@@ -65,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="train: retrain from the table versions and config recorded on an MLflow run")
     run.add_argument("--allow-failed-validation", action="store_true",
                      help="use table versions whose last validation failed at error severity (logged)")
+    run.add_argument("--when-due", action="store_true",
+                     help="run JOB only on the run dates it is due (train: training days, no model yet or a "
+                          "retraining asked for by monitoring, once there are training rows; score, monitor: "
+                          "once there is a model), logging why not otherwise and exiting 0; pipeline always does")
 
     tables = sub.add_parser("tables", help="list every table: name, location, version, rows")
     _add_common(tables)
@@ -138,16 +143,23 @@ def _default_pipeline(env: str) -> str | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from modelscale.runner import build_context, run_dates, run_job, run_pipeline
+    from modelscale.runner import build_context, run_dates, run_job, run_pipeline, run_when_due
 
     dates = run_dates(args.run_date, args.start, args.end)
     flags = {"reproduce": args.reproduce, "allow_failed_validation": args.allow_failed_validation}
     ctx = build_context(args.env, args.pipeline or _default_pipeline(args.env), dates, flags=flags)
-    results = run_pipeline(ctx) if args.job == "pipeline" else [run_job(args.job, ctx)]
+    if args.job == "pipeline":
+        results = run_pipeline(ctx)
+    else:
+        results = run_when_due(args.job, ctx) if args.when_due else [run_job(args.job, ctx)]
     for r in results:
-        print(json.dumps({"job": r.job, "ok": r.ok, **({"message": r.message} if r.message else {}),
-                          "summary": r.summary}, default=str))
-    failed = [r for r in results if not r.ok]
+        print(json.dumps({"job": r.job, "ok": r.ok, **({"skipped": r.skipped} if r.skipped else {}),
+                          **({"message": r.message} if r.message else {}), "summary": r.summary}, default=str))
+    # In a pipeline a monitoring breach is an alert the pipeline acts on (retraining), not a failure.
+    alerts = [r for r in results if not r.ok and args.job == "pipeline" and r.job == "monitor"]
+    failed = [r for r in results if not r.ok and r not in alerts]
+    for r in alerts:
+        log.warning("monitoring alert: %s", r.message)
     for r in failed:
         _fail(f"job {r.job} failed: {r.message}")
     return EXIT_JOB_FAILED if failed else EXIT_OK

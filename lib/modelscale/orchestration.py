@@ -1,7 +1,7 @@
 """What a scheduler runs for a pipeline: the task graph and the training cadence.
 
-Kept free of Airflow imports so the same plan drives the Airflow DAGs, `modelscale run
-pipeline` and the tests.
+Kept free of Airflow, Spark and MLflow imports so the Airflow DAGs can build from it; whether a job
+is due on a date is decided when the job runs (`jobs.gates`), the same way for every launch mode.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from modelscale.jobs.registry import available
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One scheduled job: the jobs it waits for, and whether it runs only on training days."""
+    """One scheduled job and the jobs it waits for."""
 
     job: str
     upstream: list[str] = field(default_factory=list)
-    training_day_only: bool = False
 
 
 def is_training_day(schedule: ScheduleConfig, day: dt.date) -> bool:
@@ -29,12 +28,6 @@ def is_training_day(schedule: ScheduleConfig, day: dt.date) -> bool:
 
 
 def task_plan(jobs: list[str] | None = None) -> list[TaskSpec]:
-    """The available jobs as one chain in pipeline order; training runs only on training days.
-
-    A skipped training does not block what follows it: scoring then uses the current champion.
-    """
+    """The available jobs as one chain in pipeline order (each task runs its job with ``--when-due``)."""
     names = jobs if jobs is not None else available()
-    return [
-        TaskSpec(name, names[i - 1 : i], training_day_only=name == "train")
-        for i, name in enumerate(names)
-    ]
+    return [TaskSpec(name, names[i - 1 : i]) for i, name in enumerate(names)]

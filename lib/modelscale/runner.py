@@ -8,14 +8,12 @@ from dataclasses import replace
 from typing import Any
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from modelscale.catalog import Catalog
 from modelscale.config import AppConfig, load_config
 from modelscale.jobs.context import JobContext, JobResult
 from modelscale.jobs.registry import JOBS, available, get_job
 from modelscale.logs import get_logger, setup_logging, step
-from modelscale.orchestration import is_training_day
 from modelscale.session import get_spark
 
 log = get_logger("runner")
@@ -78,15 +76,39 @@ def run_job(name: str, ctx: JobContext) -> JobResult:
     return result
 
 
-def run_pipeline(ctx: JobContext) -> list[JobResult]:
-    """Every available job for each run date in order, each on a context of that one date.
+def run_if_due(name: str, ctx: JobContext) -> JobResult:
+    """Run ``name`` on the context's one run date when `gates.skip_reason` finds it due; otherwise log the
+    reason on one line, record the skip in the operations log and return a skipped result."""
+    from modelscale.jobs.gates import skip_reason
+    from modelscale.monitoring.operations import record_skip
 
-    ``train`` runs on training days (`orchestration.is_training_day`), when there is no model to score
-    with yet, and after a monitoring breach asked for a retraining, once the feature table holds rows of
-    the training split (before that, the date is a warm-up: no train, score or monitor). A monitoring
-    breach is reported and the next dates still run; any other failure stops the run. A summary is
-    printed at the end.
+    reason = skip_reason(name, ctx)
+    if reason is None:
+        return run_job(name, ctx)
+    log.info("%s %s skipped: %s", ctx.run_dates[0], name, reason)
+    record_skip(name, ctx, reason)
+    return JobResult(name, skipped=reason)
+
+
+def run_when_due(name: str, ctx: JobContext) -> list[JobResult]:
+    """`run_if_due` on each run date in order, up to the first failure (``modelscale run JOB --when-due``)."""
+    results: list[JobResult] = []
+    for day in ctx.run_dates:
+        results.append(run_if_due(name, replace(ctx, run_dates=[day])))
+        if not results[-1].ok:
+            break
+    return results
+
+
+def run_pipeline(ctx: JobContext) -> list[JobResult]:
+    """Every available job that is due (`run_if_due`) for each run date in order, each on a context of that date.
+
+    The leading warm-up dates (`gates.warm_up_dates`: nothing to train or score yet) run as one backfill
+    of ingest, validate and features. Returns the results of the jobs that ran. A monitoring breach is an
+    alert: it is reported, the next dates still run and the retraining it may ask for is read back from
+    the monitoring table. Any other failure stops the run. A summary is printed at the end.
     """
+    from modelscale.jobs.gates import warm_up_dates
     from modelscale.monitoring.summary import pipeline_summary
 
     skipped = [n for n in JOBS if n not in available()]
@@ -94,22 +116,18 @@ def run_pipeline(ctx: JobContext) -> list[JobResult]:
         log.info("not part of this version yet: %s", ", ".join(skipped))
     results: list[JobResult] = []
     notes: list[str] = []
-    retrain, stopped = False, False
-    for day in ctx.run_dates:
+    warm = warm_up_dates(ctx)
+    warm = warm if len(warm) > 1 else []  # a single date gains nothing from a batch
+    stopped = bool(warm) and _warm_up(ctx, warm, results, notes)
+    for day in [] if stopped else ctx.run_dates[len(warm):]:
         day_ctx = replace(ctx, run_dates=[day])
         for name in available():
-            reason = _skip_reason(name, day_ctx, retrain)
-            if reason:
-                notes.append(f"{day} {name} skipped: {reason}")
-                log.info("%s %s skipped: %s", day, name, reason)
+            result = run_if_due(name, day_ctx)
+            if result.skipped:
+                notes.append(f"{day} {name} skipped: {result.skipped}")
                 continue
-            result = run_job(name, day_ctx)
             results.append(result)
-            if name == "train":
-                retrain = False
-            if name == "monitor":
-                retrain = bool(result.summary.get("retrain_requested"))
-            elif not result.ok:
+            if name != "monitor" and not result.ok:
                 stopped = True
                 break
         if stopped:
@@ -119,38 +137,22 @@ def run_pipeline(ctx: JobContext) -> list[JobResult]:
     return results
 
 
-def _skip_reason(name: str, ctx: JobContext, retrain: bool) -> str | None:
-    """Why ``name`` does not run on the context's date (None when it runs)."""
-    if name not in ("train", "score", "monitor"):
-        return None
-    day = ctx.run_dates[0]
-    has_model = _has_model(ctx)
-    if name == "train":
-        if not (is_training_day(ctx.pipeline.schedule, day) or retrain or not has_model):
-            return "not a training day"
-        if not _has_training_rows(ctx, day):
-            return "warm-up: the feature table has no labelled rows in the training split yet"
-        return None
-    return None if has_model else "no model to score with yet"
+def _warm_up(ctx: JobContext, dates: list[dt.date], results: list[JobResult], notes: list[str]) -> bool:
+    """Ingest, validate and build features of the warm-up ``dates`` as one backfill; True when a job failed."""
+    from modelscale.jobs.gates import GATED
+    from modelscale.monitoring.operations import record_skip
 
-
-def _has_model(ctx: JobContext) -> bool:
-    from modelscale.scoring.model import find
-    from modelscale.tracking.setup import configure
-
-    if ctx.pipeline.model is None:
-        return False
-    configure(ctx.settings, ctx.pipeline.name)
-    return find(ctx.pipeline.model.registered_name, ctx.pipeline.scoring) is not None
-
-
-def _has_training_rows(ctx: JobContext, day: dt.date) -> bool:
-    """Whether the training split of the window ending at ``day`` has a labelled feature row."""
-    from modelscale.training.splits import between, window
-
-    pipeline = ctx.pipeline
-    if pipeline.features is None or pipeline.model is None or not ctx.lakehouse.exists(pipeline.features.table):
-        return False
-    start, end = window(day, pipeline.training.split).train
-    rows = ctx.lakehouse.read(pipeline.features.table, where=between(start, end))
-    return bool(rows.where(F.col(pipeline.model.label).isNotNull()).limit(1).count())
+    batch = replace(ctx, run_dates=dates)
+    reason = (f"warm-up: no model yet and training needs labelled rows of "
+              f"{ctx.pipeline.training.split.min_train_days} date(s)")
+    log.info("%s..%s: %s; ingest, validate and features run as one backfill", dates[0], dates[-1], reason)
+    for name in available():
+        if name in GATED:
+            record_skip(name, batch, reason)
+            notes.append(f"{dates[0]}..{dates[-1]} {name} skipped: {reason}")
+            continue
+        results.append(run_job(name, batch))
+        if not results[-1].ok:
+            notes.append(f"stopped in the warm-up {dates[0]}..{dates[-1]}: {name} failed")
+            return True
+    return False

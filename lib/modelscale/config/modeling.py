@@ -65,16 +65,22 @@ class ModelConfig(StrictModel):
 
 class SplitConfig(StrictModel):
     """The training window ends at the run date: the last ``test_days`` are the test split, the
-    ``validation_days`` before them the validation split, the rest of ``window_days`` training."""
+    ``validation_days`` before them the validation split, the rest of ``window_days`` training.
+    Training waits (warm-up) until the training split holds labelled rows of ``min_train_days`` dates."""
 
     window_days: int = Field(28, ge=3)
     validation_days: int = Field(3, ge=1)
     test_days: int = Field(4, ge=1)
+    min_train_days: int = Field(1, ge=1)
 
     @model_validator(mode="after")
     def _leaves_training_days(self) -> SplitConfig:
-        if self.validation_days + self.test_days >= self.window_days:
+        train_days = self.window_days - self.validation_days - self.test_days
+        if train_days < 1:
             raise ValueError("validation_days + test_days must be smaller than window_days")
+        if self.min_train_days > train_days:
+            raise ValueError(f"min_train_days ({self.min_train_days}) exceeds the {train_days} days the training "
+                             "split of window_days holds")
         return self
 
 

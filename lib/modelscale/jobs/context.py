@@ -39,9 +39,11 @@ class JobContext:
 
 @dataclass
 class JobResult:
-    """Outcome of a job: ``ok`` decides the exit code, ``summary`` is logged and recorded."""
+    """Outcome of a job: ``ok`` decides the exit code, ``summary`` is logged and recorded; ``skipped`` says
+    why the job did not run (it was not due, see `jobs.gates`)."""
 
     job: str
     ok: bool = True
     summary: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    skipped: str | None = None

@@ -1,10 +1,11 @@
 """The operations log: every job run as an MLflow run in ``<prefix>/<pipeline>/operations``.
 
-Each run is tagged with the job, its run dates and outcome (ok, failed, error), and records the
-duration, every numeric value of the job's summary as a metric (nested keys joined with dots,
-booleans as 0/1), the version of every declared table before and after the job (params
-``table.<name>.version_before/after``), and the whole summary and message as ``summary.json``. The
-MlflowClient API is used, so the job's own runs (training) are unaffected.
+Each run is tagged with the job, its run dates and outcome (ok, failed, error, or skipped when the
+job was not due, with the reason as its message), and records the duration, every numeric value of
+the job's summary as a metric (nested keys joined with dots, booleans as 0/1), the version of every
+declared table before and after the job (params ``table.<name>.version_before/after``), and the
+whole summary and message as ``summary.json``. The MlflowClient API is used, so the job's own runs
+(training) are unaffected.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from modelscale.tracking.setup import configure
 
 log = get_logger("operations")
 OPERATIONS = "operations"
+SKIPPED = "skipped"
 _KEY = re.compile(r"[^0-9A-Za-z_\-. /]")
 MAX_METRICS = 500
 
@@ -61,12 +63,20 @@ def recorded(job: str, ctx: JobContext, run: Callable[[JobContext], JobResult]) 
     return result
 
 
+def record_skip(job: str, ctx: JobContext, reason: str) -> None:
+    """Record that ``job`` was not due on the context's dates, and why (no table is read or written)."""
+    _record(job, ctx, {}, 0.0, SKIPPED, {}, reason, after={})
+
+
 def _record(job: str, ctx: JobContext, before: dict[str, int | None], seconds: float, outcome: str,
-            summary: dict[str, Any], message: str) -> None:
-    """One finished MLflow run; a tracking-store failure is logged, never raised (the job's outcome stands)."""
+            summary: dict[str, Any], message: str, after: dict[str, int | None] | None = None) -> None:
+    """One finished MLflow run; a tracking-store failure is logged, never raised (the job's outcome stands).
+
+    ``after`` defaults to the tables' current versions.
+    """
     dates = f"{ctx.run_dates[0]}..{ctx.run_dates[-1]}" if len(ctx.run_dates) > 1 else str(ctx.run_dates[0])
     try:
-        after = table_versions(ctx)
+        after = table_versions(ctx) if after is None else after
         experiment_id = configure(ctx.settings, f"{ctx.pipeline.name}/{OPERATIONS}")
         client = MlflowClient()
         run = client.create_run(experiment_id, run_name=f"{job}-{dates}", tags={
@@ -83,6 +93,6 @@ def _record(job: str, ctx: JobContext, before: dict[str, int | None], seconds: f
         client.log_text(run.info.run_id, json.dumps({"job": job, "run_dates": dates, "outcome": outcome,
                                                      "message": message, "summary": summary}, indent=2, default=str),
                         "summary.json")
-        client.set_terminated(run.info.run_id, "FINISHED" if outcome == "ok" else "FAILED")
+        client.set_terminated(run.info.run_id, "FINISHED" if outcome in ("ok", SKIPPED) else "FAILED")
     except (MlflowException, OSError) as exc:
         log.warning("could not record %s in the operations log: %s", job, exc)
