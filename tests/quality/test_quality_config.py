@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from modelscale.config import load_config
+from modelscale.config import list_pipelines, load_config
 from modelscale.config.validation import ValidationConfig
 from modelscale.errors import ConfigError
 
@@ -25,7 +25,7 @@ def _pipeline(tmp_path: Path, body: str) -> Path:
 def test_demo_suites_load():
     suites = load_config("local", "flights_delay").pipeline.validation.suites
     assert suites["flights"].date_column == "flight_date" and len(suites["flights"].expectations) == 10
-    assert "weather" in suites
+    assert "weather" in suites and len(suites["features"].expectations) == 12
 
 
 def test_unknown_expectation_names_table_and_suggests(home, tmp_path):
@@ -70,3 +70,22 @@ def test_suite_file(tmp_path):
         ("expect_column_values_to_not_be_null(a)", "warn"), ("rows", "error")]
     with pytest.raises(ValueError, match="suite for table 't': suite_file .* does not exist"):
         ValidationConfig.model_validate({"suites": {"t": {"suite_file": str(tmp_path / "nope.json")}}})
+
+
+def test_features_suite_checks_the_label_of_every_pipeline(home):
+    """The feature table's suite covers each pipeline's model label (classifier: label, regression: arr_delay)."""
+    for name in list_pipelines():
+        pipeline = load_config("local", name).pipeline
+        suite = pipeline.validation.suites[pipeline.features.table]
+        assert suite.date_column == "flight_date"
+        assert pipeline.model.label in {s.kwargs.get("column") for s in suite.all_expectations()}, name
+
+
+def test_a_suite_needs_the_tables_primary_key(home, tmp_path):
+    conf = _pipeline(tmp_path, "tables: {features: {primary_key: []}}\n")
+    with pytest.raises(ConfigError, match=r"validation\.suites\.features: table 'features' has no primary key .*"
+                                          r"declare tables\.features\.primary_key"):
+        load_config("local", "bad", conf_dir=conf)
+    conf = _pipeline(tmp_path / "again", "tables: {flights: {primary_key: [flight]}}\n")
+    with pytest.raises(ConfigError, match=r"tables\.flights\.primary_key: the table's key is sources\.flights\.primary_key"):
+        load_config("local", "bad", conf_dir=conf)

@@ -39,10 +39,12 @@ class Slice:
 
 
 def small(pipeline: PipelineConfig, **model_updates: object) -> PipelineConfig:
-    """The pipeline with an 8-day window (4 train, 1 validation, 3 test days) and few iterations."""
+    """The pipeline with an 8-day window (4 train, 1 validation, 3 test days; training from 1 day on) and few
+    iterations."""
     assert pipeline.model is not None
     training = pipeline.training.model_copy(update={
-        "split": pipeline.training.split.model_copy(update={"window_days": 8, "validation_days": 1, "test_days": 3}),
+        "split": pipeline.training.split.model_copy(
+            update={"window_days": 8, "validation_days": 1, "test_days": 3, "min_train_days": 1}),
         "search": pipeline.training.search.model_copy(update={"space": {"logistic_regression": {"regParam": [0.001, 0.1]}}}),
     })
     params = {**pipeline.model.params, "logistic_regression": {"maxIter": 10, "regParam": 0.001}}

@@ -87,12 +87,16 @@ class Settings(StrictModel):
 
 
 class TableConfig(StrictModel):
-    """A Delta table addressed by its logical name."""
+    """A Delta table addressed by its logical name.
+
+    ``primary_key`` is for tables no source writes (a source's silver table has the source's key).
+    """
 
     layer: Literal["bronze", "silver", "gold", "ops"]
     description: str = ""
     location: str | None = None
     partition_by: list[str] = Field(default_factory=list)
+    primary_key: list[str] = Field(default_factory=list)
     properties: dict[str, str] = Field(default_factory=dict)
     constraints: dict[str, str] = Field(default_factory=dict)
 
@@ -202,7 +206,23 @@ class PipelineConfig(StrictModel):
                 table = getattr(self.features, key)
                 if table not in self.tables:
                     raise ValueError(f"features.{key}: table {table!r} is not declared under tables")
+        for src_name, src in self.sources.items():
+            if src.silver_table in self.tables and self.tables[src.silver_table].primary_key:
+                raise ValueError(f"tables.{src.silver_table}.primary_key: the table's key is "
+                                 f"sources.{src_name}.primary_key; declare it only there")
+        for table in self.validation.suites:
+            if not self.primary_key(table):
+                raise ValueError(f"validation.suites.{table}: table {table!r} has no primary key (readers match "
+                                 f"its quarantined rows by key): declare tables.{table}.primary_key")
         return self
+
+    def primary_key(self, table: str) -> list[str]:
+        """The key of ``table``: its source's ``primary_key`` for a silver table, else ``tables.<table>.primary_key``."""
+        for src in self.sources.values():
+            if src.silver_table == table:
+                return list(src.primary_key)
+        declared = self.tables.get(table)
+        return list(declared.primary_key) if declared else []
 
 
 class AppConfig(StrictModel):

@@ -1,11 +1,18 @@
 """The ``validation:`` section: one expectation suite per table.
 
 Each expectation is a Great Expectations 1.x expectation type with its arguments and a severity
-(``error`` fails the validate job, ``warn`` is reported). A suite may instead (or also) reference a
-GX suite JSON file (``suite_file``). Every expectation is checked when the config loads against a
+(``error`` fails the job running the suite, ``warn`` is reported). A suite may instead (or also)
+reference a GX suite JSON file (``suite_file``). Every expectation is checked when the config loads against a
 static catalog of GX's registered expectations (`modelscale.quality.catalog`; GX is not imported,
 so environments without it, such as Airflow's, load configs too), so an unknown name or a bad
 argument names the table and the expectation before any Spark work starts.
+
+A suite runs in the job that writes its table, right after the write: the feature table's
+(``features.table``) in the features job, every other one (the silver tables ingest writes) in the
+validate job, which runs between ingest and features. Rows breaking an ``error`` row rule stay in
+the table and are copied to its quarantine; jobs reading the table leave them out
+(`modelscale.quality.passing`), matching them by the table's primary key
+(`PipelineConfig.primary_key`), so every table with a suite needs one.
 
 Argument values may be GX suite parameters, resolved when the validation runs::
 
@@ -52,6 +59,10 @@ class TableSuite(StrictModel):
     quarantine_table: str | None = None
     suite_file: Path | None = None
     expectations: list[ExpectationSpec] = Field(default_factory=list)
+
+    def quarantine(self, table: str) -> str:
+        """Logical name of the quarantine of ``table`` (``<table>_quarantine`` by default)."""
+        return self.quarantine_table or f"{table}_quarantine"
 
     def all_expectations(self) -> list[ExpectationSpec]:
         """Expectations of the suite file (if any) followed by the inline ones."""

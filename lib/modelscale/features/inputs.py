@@ -2,47 +2,41 @@
 
 from __future__ import annotations
 
-from modelscale.errors import TableError
+from modelscale.config.modeling import FeaturesConfig
+from modelscale.errors import ConfigError, TableError
 from modelscale.jobs.context import JobContext
-from modelscale.logs import get_logger
+from modelscale.quality.gate import check_usable, failed_expectations
+from modelscale.quality.passing import quarantine_versions
 
-log = get_logger("features.inputs")
+
+def features_config(ctx: JobContext) -> FeaturesConfig:
+    """The pipeline's ``features`` section; a clear error when it has none."""
+    if ctx.pipeline.features is None:
+        raise ConfigError(f"pipeline {ctx.pipeline.name!r} has no features section")
+    return ctx.pipeline.features
 
 
 def pin_versions(ctx: JobContext, tables: list[str], pinned: dict[str, int] | None = None) -> dict[str, int]:
-    """The version each input is read at: ``pinned`` when given (reproduce), else the latest.
+    """The version each input is read at: ``pinned`` when given (reproduce), else the latest; plus the
+    version of each input's quarantine (`quality.passing.quarantine_versions`: reads leave its rows out).
 
-    Every version is checked with the validation gate (``modelscale.quality.gate.check_usable``);
+    Every input version is checked with the validation gate (`modelscale.quality.gate.check_usable`);
     ``--allow-failed-validation`` overrides it (the gate logs that).
     """
     versions: dict[str, int] = {}
+    override = bool(ctx.flags.get("allow_failed_validation", False))
     for name in tables:
         version = (pinned or {}).get(name, ctx.lakehouse.version(name))
         if version is None:
             raise TableError(f"input table {name!r} does not exist yet at {ctx.lakehouse.location(name)}: "
                              "run the job that writes it first")
-        versions[name] = version
-    _check_validation(ctx, versions)
-    return versions
-
-
-def validation_summary(ctx: JobContext, versions: dict[str, int]) -> dict[str, object] | None:
-    """Per input table: its version and the error-severity expectations its last validation failed
-    (None when the validation layer is not installed)."""
-    try:
-        from modelscale.quality.gate import failed_expectations
-    except ImportError:
-        return None
-    return {name: {"version": v, "failed_expectations": failed_expectations(ctx.lakehouse, name, v)}
-            for name, v in versions.items()}
-
-
-def _check_validation(ctx: JobContext, versions: dict[str, int]) -> None:
-    try:
-        from modelscale.quality.gate import check_usable
-    except ImportError:
-        log.warning("validation gate not installed (modelscale.quality.gate): inputs used unchecked")
-        return
-    override = bool(ctx.flags.get("allow_failed_validation", False))
-    for name, version in versions.items():
         check_usable(ctx.lakehouse, name, version, override=override)
+        versions[name] = version
+    return versions | quarantine_versions(ctx.lakehouse, ctx.pipeline, tables, pinned)
+
+
+def validation_summary(ctx: JobContext, tables: dict[str, int]) -> dict[str, object]:
+    """Per input table (name -> version): its version and the error-severity expectations its last
+    validation failed."""
+    return {name: {"version": v, "failed_expectations": failed_expectations(ctx.lakehouse, name, v)}
+            for name, v in tables.items()}

@@ -1,8 +1,11 @@
-"""``modelscale run features``: build the gold feature table for each run date.
+"""``modelscale run features``: build the gold feature table for each run date, then validate it.
 
-Each date is one ``replaceWhere`` on its ``flight_date`` partition with a Txn whose app id names
-the date and whose version is the sum of the input table versions: a rerun on unchanged inputs is
-skipped, a rerun after any input changed rewrites that date, and nothing outside it is touched.
+The silver inputs are read without the rows their validation quarantined (`read_passing`). Each
+date is one ``replaceWhere`` on its ``flight_date`` partition with a Txn whose app id names the date
+and whose version is the sum of the input table (and quarantine) versions: a rerun on unchanged
+inputs is skipped, a rerun after any input changed rewrites that date, and nothing outside it is
+touched. Then the feature table's suite runs on the run dates at the version the job leaves
+(`validate_suites`: dq_results, quarantine, Data Docs); an ``error`` failure fails the job.
 """
 
 from __future__ import annotations
@@ -13,33 +16,28 @@ from pyspark.sql import DataFrame
 
 from modelscale.config.modeling import FeaturesConfig
 from modelscale.delta import Txn
-from modelscale.errors import ConfigError
 from modelscale.features.builders import build_features
 from modelscale.features.columns import require_columns
-from modelscale.features.inputs import pin_versions
+from modelscale.features.inputs import features_config, pin_versions
 from modelscale.jobs.context import JobContext, JobResult
 from modelscale.logs import get_logger, step
+from modelscale.quality.job import failure_message, suites_run_by, validate_suites
+from modelscale.quality.passing import read_passing
 
 log = get_logger("features")
+JOB = "features"
 
 FLIGHT_COLUMNS = ["flight_date", "sched_dep_ts", "sched_dep_time", "carrier", "flight", "origin", "dest",
                   "tailnum", "distance", "arr_delay"]
 PLANE_COLUMNS = ["tailnum", "year", "seats", "engines"]
 
 
-def features_config(ctx: JobContext) -> FeaturesConfig:
-    """The pipeline's ``features`` section; a clear error when it has none."""
-    if ctx.pipeline.features is None:
-        raise ConfigError(f"pipeline {ctx.pipeline.name!r} has no features section")
-    return ctx.pipeline.features
-
-
 def run(ctx: JobContext) -> JobResult:
-    """Rebuild the feature partitions of ``ctx.run_dates`` from pinned silver versions."""
+    """Rebuild the feature partitions of ``ctx.run_dates`` from pinned silver versions, and validate them."""
     cfg = features_config(ctx)
     lh = ctx.lakehouse
     versions = pin_versions(ctx, [cfg.flights_table, cfg.weather_table, cfg.planes_table])
-    planes = lh.read(cfg.planes_table, version=versions[cfg.planes_table])
+    planes = read_passing(lh, ctx.pipeline, cfg.planes_table, versions)
     require_columns(planes, PLANE_COLUMNS, table=cfg.planes_table, key="features.planes_table")
     rows, written = 0, []
     for day in ctx.run_dates:
@@ -55,20 +53,23 @@ def run(ctx: JobContext) -> JobResult:
             rows += result.rows_written
             if result.committed:
                 written.append(str(day))
-    return JobResult("features", summary={"table": cfg.table, "rows": rows, "dates_written": written,
-                                          "dates_skipped": len(ctx.run_dates) - len(written),
-                                          "inputs": versions})
+    tallies = validate_suites(ctx, suites_run_by(ctx.pipeline, JOB))
+    message = failure_message(tallies)
+    return JobResult(JOB, ok=not message, message=message,
+                     summary={"table": cfg.table, "rows": rows, "dates_written": written,
+                              "dates_skipped": len(ctx.run_dates) - len(written), "inputs": versions,
+                              "validation": {t: tally.as_dict() for t, tally in tallies.items()}})
 
 
 def _day_features(ctx: JobContext, cfg: FeaturesConfig, versions: dict[str, int], planes: DataFrame,
                   day: dt.date) -> DataFrame:
     """The features of one flight date; weather is read for the day around it (whether ``obs_date``
     is the local or the UTC date, it covers every observation the as-of join can pick)."""
-    lh = ctx.lakehouse
-    flights = lh.read(cfg.flights_table, version=versions[cfg.flights_table], where=f"flight_date = '{day}'")
+    lh, pipeline = ctx.lakehouse, ctx.pipeline
+    flights = read_passing(lh, pipeline, cfg.flights_table, versions, where=f"flight_date = '{day}'")
     require_columns(flights, FLIGHT_COLUMNS, table=cfg.flights_table, key="features.flights_table")
-    weather = lh.read(cfg.weather_table, version=versions[cfg.weather_table],
-                      where=f"obs_date BETWEEN '{day - dt.timedelta(days=1)}' AND '{day + dt.timedelta(days=1)}'")
+    weather = read_passing(lh, pipeline, cfg.weather_table, versions,
+                           where=f"obs_date BETWEEN '{day - dt.timedelta(days=1)}' AND '{day + dt.timedelta(days=1)}'")
     require_columns(weather, ["origin", "obs_ts"], table=cfg.weather_table, key="features.weather_table")
     require_columns(weather, cfg.weather_columns, table=cfg.weather_table, key="features.weather_columns")
     return build_features(flights, weather, planes, cfg)

@@ -33,8 +33,8 @@ JOBS: dict[str, JobSpec] = {
     spec.name: spec
     for spec in (
         JobSpec("ingest", "landing files -> bronze, quarantine and silver Delta tables", "modelscale.ingest.job:run", 4),
-        JobSpec("validate", "Great Expectations suites on silver and feature tables", "modelscale.quality.job:run", 5),
-        JobSpec("features", "gold feature table from silver tables", "modelscale.features.job:run", 6),
+        JobSpec("validate", "Great Expectations suites on the silver tables", "modelscale.quality.job:run", 5),
+        JobSpec("features", "gold feature table from silver tables, then its suite", "modelscale.features.job:run", 6),
         JobSpec("train", "Spark MLlib training, tuning, MLflow tracking and registry", "modelscale.training.job:run", 6),
         JobSpec("score", "batch predictions with the champion model", "modelscale.scoring.job:run", 7),
         JobSpec("monitor", "drift and performance monitoring", "modelscale.monitoring.job:run", 7),

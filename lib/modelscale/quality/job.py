@@ -1,10 +1,12 @@
-"""The validate job: every table with a suite, for each run date.
+"""The validate job, and the validation every job runs on the tables whose suites it owns.
 
-Per table and run date: read the rows of that date (``date_column``) or the whole table, at the
-table's current version; validate them in one pass (`validation`); write the rows that broke an
-``error`` row rule to the table's quarantine and check that no row was lost; append the outcomes
-to ``dq_results``; build Data Docs. The job fails after all tables ran when any ``error``-severity
-expectation failed, with one line per failure.
+A suite runs in the job that writes its table, right after the write (`suites_run_by`): the feature
+table's in the features job, every other one (the silver tables ingest writes) in this job, which
+runs between ingest and features. Per table and run date: read the rows of that date
+(``date_column``) or the whole table, at the table's current version; validate them in one pass
+(`validation`); write the rows that broke an ``error`` row rule to the table's quarantine and check
+that no row was lost; append the outcomes to ``dq_results``; build Data Docs. The job fails after
+all tables ran when any ``error``-severity expectation failed, with one line per failure.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 
 from pyspark.sql import functions as F
 
+from modelscale.config.models import PipelineConfig
 from modelscale.config.validation import TableSuite
 from modelscale.errors import TableError
 from modelscale.jobs.context import JobContext, JobResult
@@ -45,21 +48,49 @@ class TableTally:
 
 
 def run(ctx: JobContext) -> JobResult:
-    """Validate every table that has a suite; ok=False when an ``error`` expectation failed."""
-    suites = ctx.pipeline.validation.suites
+    """Validate every table whose suite this job runs; ok=False when an ``error`` expectation failed."""
+    suites = suites_run_by(ctx.pipeline, JOB)
+    for table in ctx.pipeline.validation.suites:
+        if table not in suites:
+            log.info("the suite of %s runs in the %s job, right after it writes the table", table,
+                     validated_by(ctx.pipeline, table))
     if not suites:
-        return JobResult(JOB, ok=True, message="no validation suites are configured (validation.suites is empty)")
+        return JobResult(JOB, ok=True, message="no validation suites for this job (validation.suites has none "
+                                               "for the tables ingest writes)")
+    tallies = validate_suites(ctx, suites)
+    message = failure_message(tallies)
+    return JobResult(JOB, ok=not message, summary={t: tally.as_dict() for t, tally in tallies.items()},
+                     message=message)
+
+
+def validated_by(pipeline: PipelineConfig, table: str) -> str:
+    """The job that runs ``table``'s suite: ``features`` for the feature table, else ``validate``."""
+    return "features" if pipeline.features is not None and table == pipeline.features.table else JOB
+
+
+def suites_run_by(pipeline: PipelineConfig, job: str) -> dict[str, TableSuite]:
+    """The suites ``job`` runs (see `validated_by`)."""
+    return {t: s for t, s in pipeline.validation.suites.items() if validated_by(pipeline, t) == job}
+
+
+def validate_suites(ctx: JobContext, suites: dict[str, TableSuite]) -> dict[str, TableTally]:
+    """Validate each table of ``suites`` at its current version, for every run date (the last one when
+    the suite has no date column); the tallies by table."""
     tallies: dict[str, TableTally] = {}
     for table, suite in suites.items():
         version = ctx.lakehouse.version(table)
         if version is None:
-            raise TableError(f"validate: table {table} has a suite but does not exist yet (run the job that writes it)")
+            raise TableError(f"table {table} has a validation suite but does not exist yet (run the job that writes it)")
         tally = tallies[table] = TableTally(version=version)
         for run_date in ctx.run_dates if suite.date_column else ctx.run_dates[-1:]:
             validate_table(ctx, table, suite, version, run_date, tally)
+    return tallies
+
+
+def failure_message(tallies: dict[str, TableTally]) -> str:
+    """One line per ``error``-severity failure ("" when none failed)."""
     failed = [line for t in tallies.values() for line in t.failed]
-    message = (f"{len(failed)} expectation(s) failed at error severity:\n  " + "\n  ".join(failed)) if failed else ""
-    return JobResult(JOB, ok=not failed, summary={t: tally.as_dict() for t, tally in tallies.items()}, message=message)
+    return (f"{len(failed)} expectation(s) failed at error severity:\n  " + "\n  ".join(failed)) if failed else ""
 
 
 def validate_table(ctx: JobContext, table: str, suite: TableSuite, version: int, run_date: dt.date,
@@ -92,7 +123,7 @@ def validate_table(ctx: JobContext, table: str, suite: TableSuite, version: int,
 def _quarantine(ctx: JobContext, table: str, suite: TableSuite, v: FrameValidation, run_date: dt.date,
                 version: int) -> int:
     """Replace the quarantine rows of this run date (of the whole table without a date column); rows written."""
-    name = suite.quarantine_table or f"{table}_quarantine"
+    name = suite.quarantine(table)
     if v.failing_rows == 0 and not ctx.lakehouse.exists(name):
         return 0
     rows = v.failing().select("*", F.lit(ctx.run_id).alias("_dq_run_id"), F.lit(run_date).alias("_dq_run_date"),

@@ -10,10 +10,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import (BooleanType, DateType, DoubleType, LongType, StringType, StructField, StructType,
                                TimestampType)
 
-from modelscale.quality.outcome import Outcome
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Outcome pulls in GX: readers of dq_results (the gate) must not pay for it
     from modelscale.delta import CommitResult, Lakehouse
+    from modelscale.quality.outcome import Outcome
 
 DQ_RESULTS = "dq_results"
 

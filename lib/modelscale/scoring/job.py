@@ -1,7 +1,8 @@
 """``modelscale run score``: the registered model scores each run date's feature rows.
 
 The model (alias or pinned version) is resolved and loaded, and the feature table's columns checked
-against its inputs, before anything is written. The run dates' partitions of the predictions
+against its inputs, before anything is written. The feature table version must have passed validation
+(the gate), and rows its validation quarantined are not scored. The run dates' partitions of the predictions
 table are replaced in one commit (``replaceWhere``), so a re-score replaces those dates and a crash
 leaves the previous predictions. The commit's `Txn` version is the time of the write in milliseconds:
 a replay of that commit is skipped, a new scoring run replaces the dates.
@@ -17,11 +18,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from modelscale.delta import Txn
-from modelscale.errors import ConfigError, TableError
+from modelscale.errors import ConfigError
 from modelscale.features.builders import KEY_COLUMNS
-from modelscale.features.job import features_config
+from modelscale.features.inputs import features_config, pin_versions
 from modelscale.jobs.context import JobContext, JobResult
 from modelscale.logs import get_logger, step
+from modelscale.quality.passing import read_passing
 from modelscale.scoring.inputs import check_inputs, expected_inputs
 from modelscale.scoring.model import ModelRef, input_types, load, resolve
 from modelscale.tracking.setup import configure, dfs_tmpdir
@@ -42,10 +44,8 @@ def run(ctx: JobContext) -> JobResult:
     ctx.lakehouse.catalog.table(cfg.table)  # the predictions table is declared (ConfigError otherwise)
     configure(ctx.settings, pipeline.name)
     ref = resolve(pipeline.model.registered_name, cfg)
-    version = ctx.lakehouse.version(table)
-    if version is None:
-        raise TableError(f"input table {table!r} does not exist yet at {ctx.lakehouse.location(table)}: "
-                         "run the features job first")
+    versions = pin_versions(ctx, [table])
+    version = versions[table]
     check_inputs(ctx.lakehouse.read(table, version=version).schema,
                  expected_inputs(input_types(ref), pipeline.model.categorical, pipeline.model.numeric),
                  table=table, model=ref.describe())
@@ -55,7 +55,7 @@ def run(ctx: JobContext) -> JobResult:
     where = dates_predicate(cfg.date_column, ctx.run_dates)
     span = f"{ctx.run_dates[0]}..{ctx.run_dates[-1]}" if len(ctx.run_dates) > 1 else str(ctx.run_dates[0])
     with step(log, "score", dates=span, model=ref.describe()) as info:
-        features = ctx.lakehouse.read(table, version=version, where=where)
+        features = read_passing(ctx.lakehouse, pipeline, table, versions, where=where)
         result = ctx.lakehouse.overwrite(
             cfg.table, predictions(model, features, ref, version, ctx.run_id, scored_at), replace_where=where,
             txn=Txn(app_id=f"{pipeline.name}/score/{span}", version=int(time.time() * 1000)),
@@ -66,7 +66,7 @@ def run(ctx: JobContext) -> JobResult:
     return JobResult(JOB, summary={"table": cfg.table, "rows": result.rows_written, "version": result.version,
                                    "model": {"name": ref.name, "version": ref.version, "alias": ref.alias,
                                              "training_run_id": ref.run_id},
-                                   "inputs": {table: version}})
+                                   "inputs": versions})
 
 
 def dates_predicate(column: str, dates: list[dt.date]) -> str:

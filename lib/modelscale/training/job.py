@@ -19,6 +19,7 @@ from modelscale.features.inputs import pin_versions, validation_summary
 from modelscale.jobs.context import JobContext, JobResult
 from modelscale.logs import get_logger, step
 from modelscale.monitoring.reference import log_reference
+from modelscale.quality.passing import read_passing
 from modelscale.tracking.lineage import environment_tags, input_versions, log_inputs
 from modelscale.tracking.promotion import Decision, decide
 from modelscale.tracking.registry import CHAMPION, alias_version, register_challenger, set_alias
@@ -54,16 +55,13 @@ def run(ctx: JobContext) -> JobResult:
     table = cfg.features.table
     versions = pin_versions(ctx, [table], plan.pinned)
     w = window(plan.end, cfg.training.split)
-    features = ctx.lakehouse.read(table, version=versions[table],
-                                  where=between(w.start, w.end))
+    features = read_passing(ctx.lakehouse, ctx.pipeline, table, versions, where=between(w.start, w.end))
     tags = {**environment_tags(ctx.spark.version), END_TAG: str(plan.end), "modelscale.job_run_id": ctx.run_id,
             **({"modelscale.reproduces": plan.reproduces} if plan.reproduces else {})}
     with mlflow.start_run(run_name=f"train-{plan.end}", tags=tags) as active:
         log_config(cfg)
-        log_inputs({table: (ctx.lakehouse.location(table), versions[table])})
-        validation = validation_summary(ctx, versions)
-        if validation is not None:
-            mlflow.log_dict(validation, "validation/summary.json")
+        log_inputs({t: (ctx.lakehouse.location(t), v) for t, v in versions.items()})  # with the quarantine read
+        mlflow.log_dict(validation_summary(ctx, {table: versions[table]}), "validation/summary.json")
         outcome = train_model(features, cfg, plan.end, table=table)
         try:
             with step(log, "log to mlflow"):
