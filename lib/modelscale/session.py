@@ -46,6 +46,8 @@ def get_spark(settings: SparkSettings) -> SparkSession:
         .config("spark.ui.enabled", str(settings.ui_enabled).lower())
         .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions))
         .config("spark.driver.extraJavaOptions", "-Dlog4j.rootLogger=WARN")
+        # Stage bars only on a terminal: in log files they bury the job's own progress lines.
+        .config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
     )
     for key, value in {**BASE_CONF, **settings.conf}.items():
         builder = builder.config(key, value)

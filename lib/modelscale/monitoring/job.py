@@ -17,7 +17,7 @@ from pathlib import Path
 
 from modelscale.config.monitoring import MonitoringConfig
 from modelscale.errors import ConfigError, TableError
-from modelscale.features.job import features_config
+from modelscale.features.inputs import features_config
 from modelscale.jobs.context import JobContext, JobResult
 from modelscale.logs import get_logger, step
 from modelscale.monitoring.measures import Stamp, drift_measures, performance_measures
@@ -62,6 +62,8 @@ def run(ctx: JobContext) -> JobResult:
     latest = by_day[ctx.run_dates[-1]]
     page = write_report(report_dir(ctx), pipeline.name, history(ctx.lakehouse, cfg.table, ctx.run_dates[-1]), latest)
     breaches = [m for ms in by_day.values() for m in ms if m.breached]
+    for m in breaches:
+        log.warning("breach: %s", m.describe())
     return JobResult(JOB, ok=not breaches, message=_message(breaches, page), summary={
         "table": cfg.table, "rows_written": sum(len(ms) for ms in by_day.values()),
         "breaches": [m.describe() for m in breaches], "report": str(page),
