@@ -62,7 +62,13 @@ def transform_for(name: str, source: SourceConfig) -> Callable[[DataFrame, Sourc
 
 
 def dedupe(df: DataFrame, keys: list[str], rule: DedupeRule | None) -> DataFrame:
-    """One row per ``keys``: the latest (or earliest) by the rule's ``order_by``."""
+    """One row per ``keys``: the latest (or earliest) by the rule's ``order_by``.
+
+    Checks first (a keys-only aggregate) whether any key repeats: ranking shuffles and sorts whole rows,
+    which a batch without duplicates, the usual case, does not need.
+    """
+    if not df.groupBy(*keys).count().where(F.col("count") > 1).limit(1).count():
+        return df
     order_by = rule.order_by if rule else DEFAULT_ORDER
     desc = rule is None or rule.keep == "latest"
     ordering = [F.col(c).desc_nulls_last() if desc else F.col(c).asc_nulls_last() for c in order_by]
