@@ -1,10 +1,10 @@
 """``modelscale run features``: build the gold feature table for each run date, then validate it.
 
-The silver inputs are read without the rows their validation quarantined (`read_passing`). Each
-date is one ``replaceWhere`` on its ``flight_date`` partition with a Txn whose app id names the date
-and whose version is the sum of the input table (and quarantine) versions: a rerun on unchanged
-inputs is skipped, a rerun after any input changed rewrites that date, and nothing outside it is
-touched. Then the feature table's suite runs on the run dates at the version the job leaves
+The silver inputs are read without the rows their validation quarantined (`read_passing`). The run
+dates are one ``replaceWhere`` on their ``flight_date`` partitions (one commit, also for a backfill)
+with a Txn whose app id names the dates and whose version is the sum of the input table (and
+quarantine) versions: a rerun on unchanged inputs is skipped, a rerun after any input changed
+rewrites those dates, and nothing outside them is touched. Then the feature table's suite runs on the run dates at the version the job leaves
 (`validate_suites`: dq_results, quarantine, Data Docs); an ``error`` failure fails the job.
 """
 
@@ -39,20 +39,17 @@ def run(ctx: JobContext) -> JobResult:
     versions = pin_versions(ctx, [cfg.flights_table, cfg.weather_table, cfg.planes_table])
     planes = read_passing(lh, ctx.pipeline, cfg.planes_table, versions)
     require_columns(planes, PLANE_COLUMNS, table=cfg.planes_table, key="features.planes_table")
-    rows, written = 0, []
-    for day in ctx.run_dates:
-        with step(log, "features", date=day) as info:
-            df = _day_features(ctx, cfg, versions, planes, day)
-            result = lh.overwrite(
-                cfg.table, df, replace_where=f"flight_date = '{day}'",
-                txn=Txn(app_id=f"{ctx.pipeline.name}/features/{day}", version=sum(versions.values())),
-                metadata={"run_id": ctx.run_id, "run_date": str(day),
-                          **{f"input.{t}.version": str(v) for t, v in versions.items()}},
-            )
-            info.update(committed=result.committed, rows=result.rows_written, version=result.version)
-            rows += result.rows_written
-            if result.committed:
-                written.append(str(day))
+    dates = ctx.run_dates
+    span = str(dates[0]) if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
+    with step(log, "features", dates=span) as info:
+        result = lh.overwrite(
+            cfg.table, _features(ctx, cfg, versions, planes, dates), replace_where=_dates_in(dates),
+            txn=Txn(app_id=f"{ctx.pipeline.name}/features/{span}", version=sum(versions.values())),
+            metadata={"run_id": ctx.run_id, "run_dates": span,
+                      **{f"input.{t}.version": str(v) for t, v in versions.items()}},
+        )
+        info.update(committed=result.committed, rows=result.rows_written, version=result.version)
+    rows, written = result.rows_written, [str(d) for d in dates] if result.committed else []
     tallies = validate_suites(ctx, suites_run_by(ctx.pipeline, JOB))
     message = failure_message(tallies)
     return JobResult(JOB, ok=not message, message=message,
@@ -61,15 +58,20 @@ def run(ctx: JobContext) -> JobResult:
                               "validation": {t: tally.as_dict() for t, tally in tallies.items()}})
 
 
-def _day_features(ctx: JobContext, cfg: FeaturesConfig, versions: dict[str, int], planes: DataFrame,
-                  day: dt.date) -> DataFrame:
-    """The features of one flight date; weather is read for the day around it (whether ``obs_date``
+def _features(ctx: JobContext, cfg: FeaturesConfig, versions: dict[str, int], planes: DataFrame,
+              dates: list[dt.date]) -> DataFrame:
+    """The features of the flights of ``dates``; weather is read for a day around them (whether ``obs_date``
     is the local or the UTC date, it covers every observation the as-of join can pick)."""
     lh, pipeline = ctx.lakehouse, ctx.pipeline
-    flights = read_passing(lh, pipeline, cfg.flights_table, versions, where=f"flight_date = '{day}'")
+    flights = read_passing(lh, pipeline, cfg.flights_table, versions, where=_dates_in(dates))
     require_columns(flights, FLIGHT_COLUMNS, table=cfg.flights_table, key="features.flights_table")
+    day = dt.timedelta(days=1)
     weather = read_passing(lh, pipeline, cfg.weather_table, versions,
-                           where=f"obs_date BETWEEN '{day - dt.timedelta(days=1)}' AND '{day + dt.timedelta(days=1)}'")
+                           where=f"obs_date BETWEEN '{min(dates) - day}' AND '{max(dates) + day}'")
     require_columns(weather, ["origin", "obs_ts"], table=cfg.weather_table, key="features.weather_table")
     require_columns(weather, cfg.weather_columns, table=cfg.weather_table, key="features.weather_columns")
-    return build_features(flights, weather, planes, cfg)
+    return build_features(flights, weather, planes, cfg).repartition("flight_date")  # one file per date
+
+
+def _dates_in(dates: list[dt.date]) -> str:
+    return f"flight_date IN ({', '.join(repr(str(d)) for d in dates)})"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from pyspark.sql import functions as F
 
@@ -34,13 +35,14 @@ JOB = "validate"
 
 @dataclass
 class TableTally:
-    """Counts of one table over the run dates."""
+    """Counts of one table over the run dates, and its ``dq_results`` rows (appended once per job)."""
 
     version: int
     rows: int = 0
     quarantined: int = 0
     failed: list[str] = field(default_factory=list)
     warned: list[str] = field(default_factory=list)
+    results: list[tuple[Any, ...]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {"version": self.version, "rows": self.rows, "passed": self.rows - self.quarantined,
@@ -84,6 +86,9 @@ def validate_suites(ctx: JobContext, suites: dict[str, TableSuite]) -> dict[str,
         tally = tallies[table] = TableTally(version=version)
         for run_date in ctx.run_dates if suite.date_column else ctx.run_dates[-1:]:
             validate_table(ctx, table, suite, version, run_date, tally)
+    results = [row for tally in tallies.values() for row in tally.results]
+    if results:  # one commit for the job, not one per table and date
+        append_results(ctx.spark, ctx.lakehouse, results)
     return tallies
 
 
@@ -95,7 +100,8 @@ def failure_message(tallies: dict[str, TableTally]) -> str:
 
 def validate_table(ctx: JobContext, table: str, suite: TableSuite, version: int, run_date: dt.date,
                    tally: TableTally) -> list[Outcome]:
-    """Validate one table (the rows of ``run_date`` when the suite has a date column) and record it all."""
+    """Validate one table (the rows of ``run_date`` when the suite has a date column): quarantine, Data Docs,
+    and its ``dq_results`` rows added to ``tally``."""
     checks = [build_check(spec, Parameters(ctx.lakehouse, run_date)) for spec in suite.all_expectations()]
     where = f"{suite.date_column} = DATE'{run_date.isoformat()}'" if suite.date_column else None
     validated_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -110,9 +116,8 @@ def validate_table(ctx: JobContext, table: str, suite: TableSuite, version: int,
         if not o.success:
             (tally.failed if o.blocking else tally.warned).append(f"{table} {run_date}: {o.describe()}")
             (log.error if o.blocking else log.warning)("%s %s: %s", table, run_date, o.describe())
-    append_results(ctx.spark, ctx.lakehouse, result_rows(
-        v.outcomes, run_id=ctx.run_id, run_date=run_date, table=table, table_version=version,
-        validated_at=validated_at))
+    tally.results += result_rows(v.outcomes, run_id=ctx.run_id, run_date=run_date, table=table,
+                                 table_version=version, validated_at=validated_at)
     if ctx.pipeline.validation.data_docs:
         page = write_data_docs(ctx.settings.home / "data_docs", table=table, run_id=ctx.run_id, run_date=run_date,
                                checks=checks, outcomes=v.outcomes, validated_at=validated_at)
