@@ -76,19 +76,25 @@ def run(spark: SparkSession) -> list[dict]:
                   register_challenger(info.model_uri, model_cfg.registered_name, active.info.run_id))
         loaded = mlflow.spark.load_model(info.model_uri, dfs_tmpdir=dfs_tmpdir(settings))
 
-        def baseline(path: str) -> None:
+        def baseline(path: str, partition_by: list[str]) -> None:
             (loaded.transform(lh.read("features")).select(*KEY_COLUMNS, "prediction", "probability")
-             .write.mode("overwrite").parquet(path))
+             .write.mode("overwrite").partitionBy(*partition_by).parquet(path))
 
-        baseline(str(Path(tmp) / "warmup"))  # JIT and caches warm for both
-        baseline_s = _timed(lambda: baseline(str(Path(tmp) / "baseline")))
+        baseline(str(Path(tmp) / "warmup"), [])  # JIT and caches warm for both
+        plain_s = _timed(lambda: baseline(str(Path(tmp) / "plain"), []))
+        by_date_s = _timed(lambda: baseline(str(Path(tmp) / "by_date"), ["flight_date"]))
         ctx = JobContext(config=cfg, spark=spark, lakehouse=lh, run_dates=dates, run_id="bench")
         ours_s = _timed(lambda: score(ctx))
         assert lh.read("predictions").count() == rows
-    return [{"name": f"score_job_{len(dates)}d", "rows": rows, "seconds": round(ours_s, 2),
-             "baseline_seconds": round(baseline_s, 2), "ratio": round(baseline_s / ours_s, 4),
-             "target": ">= 0.8x of plain transform + parquet write",
-             "note": "ours: registry resolve + load + column check + one replaceWhere commit into Delta"}]
+    ours = "registry resolve + load + gate + column check + one replaceWhere commit into Delta (by flight_date)"
+    return [
+        {"name": f"score_job_{len(dates)}d vs plain parquet", "rows": rows, "seconds": round(ours_s, 2),
+         "baseline_seconds": round(plain_s, 2), "ratio": round(plain_s / ours_s, 4),
+         "target": ">= 0.8x of plain transform + parquet write", "note": f"ours: {ours}; baseline unpartitioned"},
+        {"name": f"score_job_{len(dates)}d vs parquet by date", "rows": rows, "seconds": round(ours_s, 2),
+         "baseline_seconds": round(by_date_s, 2), "ratio": round(by_date_s / ours_s, 4),
+         "target": ">= 0.8x", "note": "baseline writes the same layout as ours: partitionBy(flight_date)"},
+    ]
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ Each ``bench_*.py`` module exposes ``run(spark) -> list[dict]``; a record has ``
 ``seconds``, ``baseline_seconds`` and ``ratio`` (our throughput / baseline throughput, so higher
 is better), plus optional ``target`` and ``note``. Benchmarks report; they never fail the build.
 
-    python benchmarks/run.py [--only delta,ingest] [--scale 0.2]
+    python benchmarks/run.py [--only delta,ingest]
+
+With ``--only``, the other benchmarks' records of the previous run are kept in latest.*.
 """
 
 from __future__ import annotations
@@ -47,11 +49,22 @@ def to_markdown(records: list[dict], info: dict) -> str:
              "| benchmark | rows | seconds | baseline s | ratio | target | note |",
              "|---|---:|---:|---:|---:|---|---|"]
     for r in records:
+        note = r.get("note", "")
+        if "auc" in r:
+            note = (f"vs {r['baseline']}; AUC {r['auc']} (peer {r['baseline_auc']}, best peer {r['best_peer_auc']}); "
+                    f"{r['x_lightgbm_fit_time']}x LightGBM's fit time {note}")
         lines.append(
             f"| {r['name']} | {r.get('rows', '')} | {r.get('seconds', '')} | {r.get('baseline_seconds', '')} "
-            f"| {r.get('ratio', '')} | {r.get('target', '')} | {r.get('note', '')} |"
+            f"| {r.get('ratio', '')} | {r.get('target', '')} | {note} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _kept_from_last_run(rerun: set[str]) -> list[dict]:
+    """The previous results of the benchmarks not run this time (``--only``), so latest.* covers them all."""
+    path = RESULTS / "latest.json"
+    previous = json.loads(path.read_text()) if path.exists() else []
+    return [r for r in previous if r.get("bench", r.get("name")) not in rerun and "bench" in r]
 
 
 def main() -> int:
@@ -63,7 +76,7 @@ def main() -> int:
     from modelscale.session import get_spark
 
     spark = get_spark(SparkSettings(master="local[2]", app_name="modelscale-bench", shuffle_partitions=4,
-                                    driver_memory="4g"))
+                                    driver_memory="8g"))
     info = machine()
     records: list[dict] = []
     for path in discover(set(args.only.split(",")) if args.only else None):
@@ -71,13 +84,14 @@ def main() -> int:
         start = time.perf_counter()
         try:
             for rec in load(path).run(spark):
-                records.append({**rec, **info})
+                records.append({"bench": path.stem, **rec, **info})
                 print(json.dumps(rec), flush=True)
         except Exception:
             traceback.print_exc()
-            records.append({"name": path.stem, "error": traceback.format_exc(limit=3), **info})
+            records.append({"bench": path.stem, "name": path.stem, "error": traceback.format_exc(limit=3), **info})
         print(f"   {path.stem} took {time.perf_counter() - start:.1f}s", flush=True)
     RESULTS.mkdir(exist_ok=True)
+    records = _kept_from_last_run({r["bench"] for r in records}) + records
     (RESULTS / "latest.json").write_text(json.dumps(records, indent=2))
     (RESULTS / "latest.md").write_text(to_markdown([r for r in records if "error" not in r], info))
     print((RESULTS / "latest.md").read_text())
