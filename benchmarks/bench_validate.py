@@ -99,7 +99,9 @@ def run(spark: SparkSession) -> list[dict]:
 
         scan_s, _ = _timed(full_scan)
         ours_s, rows = _timed(ours)
-        gx_s, _ = _timed(lambda: run_with_gx(df, "flights", checks), repeats=1)
+        start = time.perf_counter()  # once, cold: GX refuses to add the same expectations to a second suite
+        run_with_gx(df, "flights", checks)
+        gx_s = time.perf_counter() - start
     return [
         {"name": "validate flights demo suite vs one full scan", "rows": rows, "seconds": round(ours_s, 2),
          "baseline_seconds": round(scan_s, 2), "ratio": round(scan_s / ours_s, 3), "target": "ratio >= 0.5",
