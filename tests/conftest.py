@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from homes import isolate_home
 from pyspark.sql import SparkSession
 
 from modelscale.config.models import SparkSettings
 from modelscale.session import get_spark
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +37,4 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh MODELSCALE_HOME for one test, with the repository's conf/."""
     h = tmp_path / "home"
     h.mkdir()
-    monkeypatch.setenv("MODELSCALE_HOME", str(h))
-    monkeypatch.setenv("MODELSCALE_CONF", str(REPO / "conf"))
-    for name in list(os.environ):
-        if name.startswith("MODELSCALE__"):
-            monkeypatch.delenv(name)
-    return h
+    return isolate_home(monkeypatch, h)

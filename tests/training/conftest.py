@@ -7,13 +7,13 @@ the Lakehouse, the features job over the 8 days, and a config trimmed for speed.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from features.nycflights import silver_frames
+from homes import isolate_home
 from pyspark.sql import SparkSession
 
 from modelscale.catalog import Catalog
@@ -22,7 +22,6 @@ from modelscale.config.models import PipelineConfig
 from modelscale.delta import Lakehouse, select_engine
 from modelscale.jobs.context import JobContext
 
-REPO = Path(__file__).resolve().parents[2]
 START, END = dt.date(2013, 1, 1), dt.date(2013, 1, 8)
 
 
@@ -56,12 +55,7 @@ def small(pipeline: PipelineConfig, **model_updates: object) -> PipelineConfig:
 def home_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MODELSCALE_HOME", str(home))
-        mp.setenv("MODELSCALE_CONF", str(REPO / "conf"))
-        for name in list(os.environ):
-            if name.startswith("MODELSCALE__"):
-                mp.delenv(name)
-        yield home
+        yield isolate_home(mp, home)
 
 
 @pytest.fixture(scope="module")
