@@ -13,7 +13,7 @@ from modelscale.quality.validate import validation
 
 # Spark jobs of one pass (adaptive execution runs each shuffle stage as its own job):
 ONE_PASS_JOBS = 3  # the aggregate pass: scan + partial aggregates, the distinct-values regroup, the result
-UNIQUE_KEYS_JOBS = 2  # the keys-only groupBy of a uniqueness rule: its shuffle stage and the broadcast
+UNIQUE_KEYS_JOBS = 2  # a uniqueness rule without repeated keys: the key-hash groupBy (its shuffle stage and its result)
 
 ROWS = [
     (1, "AA", "N123AA", 100.0, 5.0, 10),

@@ -3,8 +3,10 @@
 Every row rule adds its failure flag to one ``select`` over the source (the names of the failed
 expectations end up in ``_dq_failed``); one ``agg`` over that yields the row count, every rule's
 unexpected and domain counts and every table-level aggregate. Uniqueness rules read only their key
-columns: a ``groupBy(keys).count() > 1`` gives the (small) set of duplicated keys, broadcast-joined
-back to flag the rows. Only those small duplicated-key frames are persisted (until the block ends): passing rows are a lazy
+columns: a ``groupBy`` on one 64-bit hash of the keys finds the hashes that repeat (none, when the data
+is sound, and then that is all); only rows with a repeated hash are grouped again by the keys
+themselves, and the (small) set of duplicated keys is broadcast-joined back to flag the rows. Only
+those small duplicated-key frames are persisted (until the block ends): passing rows are a lazy
 filter of the flagged frame and the failing rows (for the quarantine) are a second filtered pass,
 made only when some row failed.
 Expectations we do not compute ourselves run through GX, which persists its input and releases it.
@@ -32,6 +34,7 @@ from modelscale.quality.suites import Check
 
 FAILED = "_dq_failed"
 QUARANTINE = "_dq_quarantine"
+_HASH = "_dq_key_hash"
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,7 @@ def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[Frame
     rest = [c for c in checks if c.name not in covered]
 
     # Only the (small) duplicated-key frames are cached: the failing-rows pass reuses them.
-    duplicated = {d: _duplicated_keys(df, d).persist() for d in dict.fromkeys(r.duplicates for r in rows)
-                  if d is not None}
+    duplicated = {d: _duplicated_keys(df, d) for d in dict.fromkeys(r.duplicates for r in rows) if d is not None}
     try:
         flagged = flag_rows(df, rows, duplicated)
         values = flagged.agg(*_aggregates(rows, aggs)).first().asDict()
@@ -109,12 +111,14 @@ def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[Frame
             frame.unpersist()
 
 
-def flag_rows(df: DataFrame, rows: list[RowRule], duplicated: dict[Duplicates, DataFrame] | None = None) -> DataFrame:
-    """``df`` + one boolean ``_dq_f<i>`` per row rule + ``_dq_quarantine`` (broke an ``error`` rule)."""
+def flag_rows(df: DataFrame, rows: list[RowRule], duplicated: dict[Duplicates, DataFrame]) -> DataFrame:
+    """``df`` + one boolean ``_dq_f<i>`` per row rule + ``_dq_quarantine`` (broke an ``error`` rule).
+
+    ``duplicated`` holds the duplicated keys of each uniqueness rule's `Duplicates` (`_duplicated_keys`).
+    """
     joined = df
     for dup in dict.fromkeys(r.duplicates for r in rows if r.duplicates is not None):
-        keys = (duplicated or {}).get(dup)
-        joined = _join_duplicates(joined, dup, _duplicated_keys(df, dup) if keys is None else keys)
+        joined = _join_duplicates(joined, dup, duplicated[dup])
     flags = [r.fails.alias(f"_dq_f{i}") for i, r in enumerate(rows)]
     errors = [F.col(f"_dq_f{i}") for i, r in enumerate(rows) if r.check.severity == "error"]
     return (joined.select(*[F.col(c) for c in df.columns], *flags)
@@ -126,9 +130,30 @@ def _aliases(dup: Duplicates) -> list[str]:
 
 
 def _duplicated_keys(source: DataFrame, dup: Duplicates) -> DataFrame:
-    """The keys occurring more than once in ``source`` (a keys-only aggregate), as ``<column>_k<j>``."""
+    """The keys occurring more than once in ``source``, as ``<column>_k<j>`` (persisted when there are any).
+
+    Equal keys have equal hashes, so keys can only repeat among rows whose hash repeats: a groupBy on
+    one long finds those (cheaper than grouping by strings and timestamps). When none repeats, that
+    was the only pass; otherwise those rows are grouped by the keys themselves (a hash collision is
+    no duplicate).
+    """
     keyed = source if dup.condition is None else source.where(F.expr(dup.condition))
-    return (keyed.groupBy(*[F.col(k).alias(a) for k, a in zip(dup.keys, _aliases(dup), strict=True)])
+    key_hash = F.xxhash64(*[F.col(k) for k in dup.keys])
+    repeated = (keyed.groupBy(key_hash.alias(_HASH)).count().where(F.col("count") > 1).select(_HASH)
+                .persist())
+    try:
+        if repeated.isEmpty():
+            return _keys_seen_twice(keyed.limit(0), dup)  # empty: nothing to scan or cache
+        duplicated = _keys_seen_twice(keyed.join(F.broadcast(repeated), key_hash == F.col(_HASH), "left_semi"),
+                                      dup).persist()
+        duplicated.count()  # materialised while the repeated hashes are cached
+        return duplicated
+    finally:
+        repeated.unpersist()
+
+
+def _keys_seen_twice(rows: DataFrame, dup: Duplicates) -> DataFrame:
+    return (rows.groupBy(*[F.col(k).alias(a) for k, a in zip(dup.keys, _aliases(dup), strict=True)])
             .count().where(F.col("count") > 1)
             .select(*_aliases(dup), F.lit(True).alias(dup.column)))
 
