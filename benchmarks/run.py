@@ -72,11 +72,11 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated benchmark names (bench_<name>.py)")
     args = ap.parse_args()
     sys.path.insert(0, str(HERE))
-    from modelscale.config.models import SparkSettings
+    from modelscale.config import load_config
     from modelscale.session import get_spark
 
-    spark = get_spark(SparkSettings(master="local[2]", app_name="modelscale-bench", shuffle_partitions=4,
-                                    driver_memory="8g"))
+    local = load_config("local").settings.spark  # the settings a local run uses, with room for 16x training data
+    spark = get_spark(local.model_copy(update={"app_name": "modelscale-bench", "driver_memory": "8g"}))
     info = machine()
     records: list[dict] = []
     for path in discover(set(args.only.split(",")) if args.only else None):
