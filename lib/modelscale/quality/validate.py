@@ -2,13 +2,12 @@
 
 Every row rule adds its failure flag to one ``select`` over the source (the names of the failed
 expectations end up in ``_dq_failed``); one ``agg`` over that yields the row count, every rule's
-unexpected and domain counts and every table-level aggregate. Uniqueness rules read only their key
-columns: a ``groupBy`` on one 64-bit hash of the keys finds the hashes that repeat (none, when the data
-is sound, and then that is all); only rows with a repeated hash are grouped again by the keys
-themselves, and the (small) set of duplicated keys is broadcast-joined back to flag the rows. Only
-those small duplicated-key frames are persisted (until the block ends): passing rows are a lazy
-filter of the flagged frame and the failing rows (for the quarantine) are a second filtered pass,
-made only when some row failed.
+unexpected and domain counts and every table-level aggregate. A uniqueness rule adds the distinct
+count of one 64-bit hash of its keys to that pass: equal keys hash equally, so when it equals the
+row count no key repeats (the usual case) and the pass is all. Otherwise the duplicated keys are
+found (a keys-only ``groupBy``), cached, broadcast-joined back to flag the rows, and the aggregate
+runs again. Passing rows are a lazy filter of the flagged frame and the failing rows (for the
+quarantine) are a second filtered pass, made only when some row failed.
 Expectations we do not compute ourselves run through GX, which persists its input and releases it.
 """
 
@@ -34,7 +33,6 @@ from modelscale.quality.suites import Check
 
 FAILED = "_dq_failed"
 QUARANTINE = "_dq_quarantine"
-_HASH = "_dq_key_hash"
 
 
 @dataclass(frozen=True)
@@ -86,18 +84,23 @@ class FrameValidation:
 @contextmanager
 def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[FrameValidation]:
     """Validate ``df``: outcomes and counts are computed on entry; the block reads them and the row split
-    (the cached duplicated-key frames are released when it ends)."""
+    (the cached duplicated-key frames, if any key repeats, are released when it ends)."""
     rows = [r for c in checks if (r := row_rule(c)) is not None]
     row_names = {r.check.name for r in rows}
     aggs = [t for c in checks if c.name not in row_names and (t := table_rule(c)) is not None]
     covered = row_names | {t.check.name for t in aggs}
     rest = [c for c in checks if c.name not in covered]
 
+    keyed = list(dict.fromkeys(r.duplicates for r in rows if r.duplicates is not None))
+    flagged = flag_rows(df, rows, {})
+    values = flagged.agg(*_aggregates(rows, aggs), *_repeat_checks(keyed)).first().asDict()
     # Only the (small) duplicated-key frames are cached: the failing-rows pass reuses them.
-    duplicated = {d: _duplicated_keys(df, d) for d in dict.fromkeys(r.duplicates for r in rows) if d is not None}
+    duplicated = {d: _duplicated_keys(df, d) for i, d in enumerate(keyed)
+                  if values[f"_d{i}_distinct"] < values[f"_d{i}_rows"]}
     try:
-        flagged = flag_rows(df, rows, duplicated)
-        values = flagged.agg(*_aggregates(rows, aggs)).first().asDict()
+        if duplicated:
+            flagged = flag_rows(df, rows, duplicated)
+            values = flagged.agg(*_aggregates(rows, aggs)).first().asDict()
         outcomes = {o.check.name: o for o in _row_outcomes(rows, values)}
         outcomes |= {t.check.name: _table_outcome(t, i, values, df.schema) for i, t in enumerate(aggs)}
         # GX persists what it validates; run_with_gx unpersists it. A projection, so a frame the caller
@@ -114,15 +117,28 @@ def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[Frame
 def flag_rows(df: DataFrame, rows: list[RowRule], duplicated: dict[Duplicates, DataFrame]) -> DataFrame:
     """``df`` + one boolean ``_dq_f<i>`` per row rule + ``_dq_quarantine`` (broke an ``error`` rule).
 
-    ``duplicated`` holds the duplicated keys of each uniqueness rule's `Duplicates` (`_duplicated_keys`).
+    ``duplicated`` holds the duplicated keys of a uniqueness rule's `Duplicates` (`_duplicated_keys`);
+    a rule missing from it has none, and no row fails it.
     """
     joined = df
     for dup in dict.fromkeys(r.duplicates for r in rows if r.duplicates is not None):
-        joined = _join_duplicates(joined, dup, duplicated[dup])
+        keys = duplicated.get(dup)
+        joined = (joined.withColumn(dup.column, F.lit(None).cast("boolean")) if keys is None
+                  else _join_duplicates(joined, dup, keys))
     flags = [r.fails.alias(f"_dq_f{i}") for i, r in enumerate(rows)]
     errors = [F.col(f"_dq_f{i}") for i, r in enumerate(rows) if r.check.severity == "error"]
     return (joined.select(*[F.col(c) for c in df.columns], *flags)
             .withColumn(QUARANTINE, reduce(operator.or_, errors, F.lit(False))))
+
+
+def _repeat_checks(keyed: list[Duplicates]) -> list[Column]:
+    """Per uniqueness key set: its rows and the distinct hashes of their keys (fewer when a key repeats)."""
+    out = []
+    for i, dup in enumerate(keyed):
+        hit = F.lit(True) if dup.condition is None else F.coalesce(F.expr(dup.condition), F.lit(False))
+        key_hash = F.xxhash64(*[F.col(k) for k in dup.keys])
+        out += [F.count_if(hit).alias(f"_d{i}_rows"), F.count_distinct(F.when(hit, key_hash)).alias(f"_d{i}_distinct")]
+    return out
 
 
 def _aliases(dup: Duplicates) -> list[str]:
@@ -130,32 +146,11 @@ def _aliases(dup: Duplicates) -> list[str]:
 
 
 def _duplicated_keys(source: DataFrame, dup: Duplicates) -> DataFrame:
-    """The keys occurring more than once in ``source``, as ``<column>_k<j>`` (persisted when there are any).
-
-    Equal keys have equal hashes, so keys can only repeat among rows whose hash repeats: a groupBy on
-    one long finds those (cheaper than grouping by strings and timestamps). When none repeats, that
-    was the only pass; otherwise those rows are grouped by the keys themselves (a hash collision is
-    no duplicate).
-    """
+    """The keys occurring more than once in ``source`` (a keys-only aggregate), as ``<column>_k<j>``; cached."""
     keyed = source if dup.condition is None else source.where(F.expr(dup.condition))
-    key_hash = F.xxhash64(*[F.col(k) for k in dup.keys])
-    repeated = (keyed.groupBy(key_hash.alias(_HASH)).count().where(F.col("count") > 1).select(_HASH)
-                .persist())
-    try:
-        if repeated.isEmpty():
-            return _keys_seen_twice(keyed.limit(0), dup)  # empty: nothing to scan or cache
-        duplicated = _keys_seen_twice(keyed.join(F.broadcast(repeated), key_hash == F.col(_HASH), "left_semi"),
-                                      dup).persist()
-        duplicated.count()  # materialised while the repeated hashes are cached
-        return duplicated
-    finally:
-        repeated.unpersist()
-
-
-def _keys_seen_twice(rows: DataFrame, dup: Duplicates) -> DataFrame:
-    return (rows.groupBy(*[F.col(k).alias(a) for k, a in zip(dup.keys, _aliases(dup), strict=True)])
+    return (keyed.groupBy(*[F.col(k).alias(a) for k, a in zip(dup.keys, _aliases(dup), strict=True)])
             .count().where(F.col("count") > 1)
-            .select(*_aliases(dup), F.lit(True).alias(dup.column)))
+            .select(*_aliases(dup), F.lit(True).alias(dup.column))).persist()
 
 
 def _join_duplicates(frame: DataFrame, dup: Duplicates, duplicated: DataFrame) -> DataFrame:
