@@ -8,8 +8,8 @@ from pathlib import Path
 
 import mlflow.spark
 import pytest
-from conftest import DAYS, END
 from pyspark.sql import functions as F
+from scoring.conftest import DAYS, END
 from training.conftest import Slice
 
 from modelscale.errors import SchemaMismatchError

@@ -6,7 +6,7 @@ import datetime as dt
 
 import mlflow
 import pytest
-from conftest import Slice
+from training.conftest import Slice
 
 from modelscale.jobs.context import JobResult
 from modelscale.tracking.registry import CHALLENGER, CHAMPION, alias_version
