@@ -115,7 +115,7 @@ def test_one_file_per_partition_value_per_task(spark, rs_lake):
     lake = rs_lake(max_open_files_per_task=4, clustered=dict(partition_by=["p"]), spread=dict(partition_by=["p"]))
     df = spark.range(0, 100_000, numPartitions=2).select("id", (F.col("id") % 50).cast("string").alias("p"))
     # clustered by p (as the ingest does before a write): every value in one task, so exactly one file
-    lake.append("clustered", df.repartition(2, "p"))
+    lake.append("clustered", lake.clustered("clustered", df))
     assert _files_per_value(lake.location("clustered"), "p") == {str(v): 1 for v in range(50)}
     # not clustered: every value in both tasks, so exactly one file per value per task
     lake.append("spread", df)

@@ -6,6 +6,7 @@ import datetime as dt
 
 import mlflow
 import pytest
+from chispa import assert_df_equality
 from training.conftest import Slice
 
 from modelscale.jobs.context import JobResult
@@ -20,8 +21,6 @@ def first(slice_: Slice) -> JobResult:
 
 def test_features_job_is_idempotent_per_date(slice_: Slice) -> None:
     """Rebuilding one date of a backfill rewrites exactly its rows; running it again commits nothing."""
-    from chispa import assert_df_equality
-
     from modelscale.features.job import run as features_run
 
     before = slice_.lakehouse.version("features")

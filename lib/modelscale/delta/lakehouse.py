@@ -104,6 +104,12 @@ class Lakehouse:
                                                   delete_missing=delete_missing, txn=txn, new_columns=new_columns,
                                                   metadata=metadata or {}), name)
 
+    def clustered(self, name: str, df: DataFrame) -> DataFrame:
+        """``df`` with each of the table's partition values in one task, so a write adds one file per value
+        (a shuffle; an unpartitioned table's rows are returned as they are)."""
+        partition_by = self.catalog.table(name).partition_by
+        return df.repartition(*partition_by) if partition_by else df
+
     def version(self, name: str) -> int | None:
         return self.engine.version(self.catalog.table(name))
 

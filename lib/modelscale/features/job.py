@@ -70,7 +70,7 @@ def _features(ctx: JobContext, cfg: FeaturesConfig, versions: dict[str, int], pl
                            where=f"obs_date BETWEEN '{min(dates) - day}' AND '{max(dates) + day}'")
     require_columns(weather, ["origin", "obs_ts"], table=cfg.weather_table, key="features.weather_table")
     require_columns(weather, cfg.weather_columns, table=cfg.weather_table, key="features.weather_columns")
-    return build_features(flights, weather, planes, cfg).repartition("flight_date")  # one file per date
+    return lh.clustered(cfg.table, build_features(flights, weather, planes, cfg))  # one file per date
 
 
 def _dates_in(dates: list[dt.date]) -> str:

@@ -186,8 +186,7 @@ def _upsert(lh: Lakehouse, src: SourceConfig, rows: DataFrame, batch_id: str, me
     Rows are clustered by the table's partition columns first, so each partition gets one file per batch.
     """
     txn = _txn(src.silver_table, batch_id)
-    partition_by = lh.catalog.table(src.silver_table).partition_by
-    rows = rows.repartition(*partition_by) if partition_by else rows
+    rows = lh.clustered(src.silver_table, rows)
     if not lh.exists(src.silver_table):
         return lh.append(src.silver_table, rows, txn=txn, metadata=metadata)
     return lh.merge(src.silver_table, rows, src.primary_key, delete_missing=src.delete_missing, txn=txn,

@@ -5,8 +5,8 @@ expectations end up in ``_dq_failed``); one ``agg`` over that yields the row cou
 unexpected and domain counts and every table-level aggregate. A uniqueness rule adds the distinct
 count of one 64-bit hash of its keys to that pass: equal keys hash equally, so when it equals the
 row count no key repeats (the usual case) and the pass is all. Otherwise the duplicated keys are
-found (a keys-only ``groupBy``), cached, broadcast-joined back to flag the rows, and the aggregate
-runs again. Passing rows are a lazy filter of the flagged frame and the failing rows (for the
+found (a keys-only ``groupBy``), cached, broadcast-joined back to flag the rows, and the row
+counts are aggregated again. Passing rows are a lazy filter of the flagged frame and the failing rows (for the
 quarantine) are a second filtered pass, made only when some row failed.
 Expectations we do not compute ourselves run through GX, which persists its input and releases it.
 """
@@ -98,9 +98,9 @@ def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[Frame
     duplicated = {d: _duplicated_keys(df, d) for i, d in enumerate(keyed)
                   if values[f"_d{i}_distinct"] < values[f"_d{i}_rows"]}
     try:
-        if duplicated:
+        if duplicated:  # only the row counts depend on the duplicate flags; table aggregates stand
             flagged = flag_rows(df, rows, duplicated)
-            values = flagged.agg(*_aggregates(rows, aggs)).first().asDict()
+            values |= flagged.agg(*_aggregates(rows, [])).first().asDict()
         outcomes = {o.check.name: o for o in _row_outcomes(rows, values)}
         outcomes |= {t.check.name: _table_outcome(t, i, values, df.schema) for i, t in enumerate(aggs)}
         # GX persists what it validates; run_with_gx unpersists it. A projection, so a frame the caller

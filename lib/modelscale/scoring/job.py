@@ -57,9 +57,9 @@ def run(ctx: JobContext) -> JobResult:
     with step(log, "score", dates=span, model=ref.describe()) as info:
         features = read_passing(ctx.lakehouse, pipeline, table, versions, where=where)
         result = ctx.lakehouse.overwrite(
-            cfg.table,
-            # one task per date: one file per date partition, however many dates a backfill scores
-            predictions(model, features, ref, version, ctx.run_id, scored_at).repartition(cfg.date_column),
+            # one file per date partition, however many dates a backfill scores
+            cfg.table, ctx.lakehouse.clustered(cfg.table, predictions(model, features, ref, version, ctx.run_id,
+                                                                      scored_at)),
             replace_where=where,
             txn=Txn(app_id=f"{pipeline.name}/score/{span}", version=int(time.time() * 1000)),
             metadata={"run_id": ctx.run_id, "run_dates": span, "model": ref.uri, "training_run_id": ref.run_id,
