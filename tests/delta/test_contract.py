@@ -91,6 +91,21 @@ def test_replace_where_partition_and_data_predicates(spark, lakehouse):
     assert lake.version("t") == version
 
 
+def test_replace_where_on_partition_columns_rewrites_no_other_file(spark, lakehouse):
+    lake = lakehouse(t=dict(partition_by=["day"]))
+    lake.append("t", sample(spark, range(5)).repartition(5, "day"))  # days 2024-01-01 .. 2024-01-05
+    before = set(DeltaTable(lake.location("t")).file_uris())
+    new = sample(spark, [1]).withColumn("amount", F.lit(-1.0))  # day 2024-01-02 only
+    # whole partitions are dropped from the log, never read: even a file gone from storage is no obstacle
+    Path(next(u for u in before if "day=2024-01-03" in u).removeprefix("file://")).unlink()
+    result = lake.overwrite("t", new, replace_where="day BETWEEN '2024-01-02' AND '2024-01-03'")
+    # the two replaced days' files go; the other days' files stay as they were (no rows rewritten)
+    assert (result.rows_written, result.files_removed) == (1, 2)
+    after = set(DeltaTable(lake.location("t")).file_uris())
+    assert len(before - after) == 2 and len(before & after) == 3
+    same(lake.read("t"), sample(spark, [0, 3, 4]).unionByName(new))
+
+
 def test_merge_updates_inserts_and_reports_metrics(spark, lakehouse):
     lake = lakehouse(t=dict(partition_by=["part"]))
     lake.append("t", sample(spark, range(4), "a").unionByName(sample(spark, range(4, 6), "b")))

@@ -19,7 +19,7 @@ from modelscale.delta import Txn
 from modelscale.features.builders import build_features
 from modelscale.features.columns import require_columns
 from modelscale.features.inputs import features_config, pin_versions
-from modelscale.jobs.context import JobContext, JobResult
+from modelscale.jobs.context import JobContext, JobResult, dates_predicate
 from modelscale.logs import get_logger, step
 from modelscale.quality.job import failure_message, suites_run_by, validate_suites
 from modelscale.quality.passing import read_passing
@@ -43,7 +43,8 @@ def run(ctx: JobContext) -> JobResult:
     span = str(dates[0]) if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
     with step(log, "features", dates=span) as info:
         result = lh.overwrite(
-            cfg.table, _features(ctx, cfg, versions, planes, dates), replace_where=_dates_in(dates),
+            cfg.table, _features(ctx, cfg, versions, planes, dates),
+            replace_where=dates_predicate("flight_date", dates),
             txn=Txn(app_id=f"{ctx.pipeline.name}/features/{span}", version=sum(versions.values())),
             metadata={"run_id": ctx.run_id, "run_dates": span,
                       **{f"input.{t}.version": str(v) for t, v in versions.items()}},
@@ -63,7 +64,7 @@ def _features(ctx: JobContext, cfg: FeaturesConfig, versions: dict[str, int], pl
     """The features of the flights of ``dates``; weather is read for a day around them (whether ``obs_date``
     is the local or the UTC date, it covers every observation the as-of join can pick)."""
     lh, pipeline = ctx.lakehouse, ctx.pipeline
-    flights = read_passing(lh, pipeline, cfg.flights_table, versions, where=_dates_in(dates))
+    flights = read_passing(lh, pipeline, cfg.flights_table, versions, where=dates_predicate("flight_date", dates))
     require_columns(flights, FLIGHT_COLUMNS, table=cfg.flights_table, key="features.flights_table")
     day = dt.timedelta(days=1)
     weather = read_passing(lh, pipeline, cfg.weather_table, versions,
@@ -72,6 +73,3 @@ def _features(ctx: JobContext, cfg: FeaturesConfig, versions: dict[str, int], pl
     require_columns(weather, cfg.weather_columns, table=cfg.weather_table, key="features.weather_columns")
     return lh.clustered(cfg.table, build_features(flights, weather, planes, cfg))  # one file per date
 
-
-def _dates_in(dates: list[dt.date]) -> str:
-    return f"flight_date IN ({', '.join(repr(str(d)) for d in dates)})"

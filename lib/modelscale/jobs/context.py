@@ -15,6 +15,17 @@ if TYPE_CHECKING:
     from modelscale.delta import Lakehouse
 
 
+def dates_predicate(column: str, dates: list[dt.date]) -> str:
+    """SQL selecting ``dates`` of a date column: ``BETWEEN`` for a run of consecutive days (a backfill), which
+    is cheap to evaluate per row and to prune on, else ``IN``."""
+    days = sorted(set(dates))
+    if len(days) == 1:
+        return f"{column} = '{days[0]}'"
+    if (days[-1] - days[0]).days == len(days) - 1:
+        return f"{column} BETWEEN '{days[0]}' AND '{days[-1]}'"
+    return f"{column} IN ({', '.join(repr(str(d)) for d in days)})"
+
+
 @dataclass
 class JobContext:
     """One job run: resolved config, the Spark session, the tables and the run dates."""

@@ -21,7 +21,7 @@ from modelscale.delta import Txn
 from modelscale.errors import ConfigError
 from modelscale.features.builders import KEY_COLUMNS
 from modelscale.features.inputs import features_config, pin_versions
-from modelscale.jobs.context import JobContext, JobResult
+from modelscale.jobs.context import JobContext, JobResult, dates_predicate
 from modelscale.logs import get_logger, step
 from modelscale.quality.passing import read_passing
 from modelscale.scoring.inputs import check_inputs, expected_inputs
@@ -71,12 +71,6 @@ def run(ctx: JobContext) -> JobResult:
                                              "training_run_id": ref.run_id},
                                    "inputs": versions})
 
-
-def dates_predicate(column: str, dates: list[dt.date]) -> str:
-    """``column = 'D'`` for one date, ``column IN ('D1', ...)`` for several."""
-    if len(dates) == 1:
-        return f"{column} = '{dates[0]}'"
-    return f"{column} IN ({', '.join(repr(str(d)) for d in dates)})"
 
 
 def predictions(model: PipelineModel, features: DataFrame, ref: ModelRef, features_version: int, job_run_id: str,

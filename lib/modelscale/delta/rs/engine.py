@@ -13,9 +13,10 @@ from typing import Any
 from urllib.parse import unquote
 
 from deltalake import DeltaTable, Schema
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructField, StructType
+from pyspark.sql.types import StringType, StructField, StructType
 
 from modelscale.catalog import TableRef
 from modelscale.delta.model import OPERATION_KEY, CommitResult, TableInfo, Txn
@@ -113,8 +114,10 @@ class DeltaRsEngine:
             operation = "REPLACE WHERE"
             df = df.filter(holds(replace_where, f"table {ref.name}: replace_where rows must satisfy {replace_where}"))
             removes = log.active_files(table, replace_where)
-            kept = self._scan(table, removes).filter(~F.coalesce(F.expr(f"({replace_where})"), F.lit(False)))
-            df = df.unionByName(kept, allowMissingColumns=True)
+            straddling = self._straddling(table, removes, replace_where)
+            if straddling:  # their rows outside the predicate are written again
+                kept = self._scan(table, straddling).filter(~F.coalesce(F.expr(f"({replace_where})"), F.lit(False)))
+                df = df.unionByName(kept, allowMissingColumns=True)
         elif overwrite:
             operation = "OVERWRITE"
             removes = log.active_files(table)
@@ -186,6 +189,27 @@ class DeltaRsEngine:
     def _scan(self, table: DeltaTable, entries: list[log.FileEntry]) -> DataFrame:
         return scan(self._spark, _plain_root(table), log.spark_schema(table), table.metadata().partition_columns,
                     entries)
+
+    def _straddling(self, table: DeltaTable, entries: list[log.FileEntry], where: str) -> list[log.FileEntry]:
+        """The files of ``entries`` that may hold rows outside ``where``: all of them, unless ``where`` reads
+        partition columns only; then those whose partition values fail it (a tiny local frame of the distinct
+        values decides, with Spark's own semantics), so replacing whole partitions rewrites nothing."""
+        partition_by = table.metadata().partition_columns
+        if not partition_by or not entries:
+            return entries
+        schema = log.spark_schema(table)
+        values = sorted({tuple(e.partition_values.get(c) for c in partition_by) for e in entries},
+                        key=lambda v: [(x is None, x or "") for x in v])
+        raw = [f"_v{i}" for i in range(len(partition_by))]
+        frame = self._spark.createDataFrame(values, StructType([StructField(r, StringType()) for r in raw]))
+        typed = frame.select(*raw, *[F.col(r).cast(schema[c].dataType).alias(c)
+                                     for r, c in zip(raw, partition_by, strict=True)])
+        try:
+            outside = typed.where(~F.coalesce(F.expr(f"({where})"), F.lit(False))).select(*raw).collect()
+        except AnalysisException:  # the predicate reads a data column: any file may hold rows outside it
+            return entries
+        failing = {tuple(row) for row in outside}
+        return [e for e in entries if tuple(e.partition_values.get(c) for c in partition_by) in failing]
 
     def _files_with_keys(self, table: DeltaTable, entries: list[log.FileEntry], source: DataFrame,
                          keys: list[str]) -> list[log.FileEntry]:
