@@ -5,8 +5,12 @@ logistic regression is fitted on the first 14 days, logged and registered as the
 
 * ``score_job``: `modelscale.scoring.job.run` over every day (model resolved and loaded from the
   registry, input columns checked, one ``replaceWhere`` commit of all the days into ``predictions``);
-* baseline: the same model, already loaded, ``transform`` of the same Delta rows + ``write.parquet``.
+* baselines: ``mlflow.spark.load_model`` of the same model + ``transform`` of the same Delta rows +
+  ``write.parquet`` (the hand-written equivalent); the same with the model already loaded; and the
+  preloaded model writing our layout (``partitionBy(flight_date)``).
 
+Each is run once untimed (JIT, Python workers, file listing), then timed as the best of two runs; the
+score job's timed runs re-score the year (every date's partition replaced: the rerun path).
 Record: rows, seconds (ours), baseline_seconds, ratio (baseline seconds / ours: >= 0.8 is the target).
 """
 
@@ -44,10 +48,15 @@ START = dt.date(2013, 1, 1)
 TRAIN_DAYS = 14
 
 
-def _timed(fn) -> float:
-    start = time.perf_counter()
+def _timed(fn, repeats: int = 2) -> float:
+    """Best of ``repeats`` runs after one untimed warm-up run."""
     fn()
-    return time.perf_counter() - start
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 def run(spark: SparkSession) -> list[dict]:
@@ -76,26 +85,32 @@ def run(spark: SparkSession) -> list[dict]:
                   register_challenger(info.model_uri, model_cfg.registered_name, active.info.run_id))
         loaded = mlflow.spark.load_model(info.model_uri, dfs_tmpdir=dfs_tmpdir(settings))
 
-        def baseline(path: str, partition_by: list[str]) -> None:
-            (loaded.transform(lh.read("features")).select(*KEY_COLUMNS, "prediction", "probability")
+        def baseline(path: str, partition_by: list[str], *, load: bool = False) -> None:
+            model = mlflow.spark.load_model(info.model_uri, dfs_tmpdir=dfs_tmpdir(settings)) if load else loaded
+            (model.transform(lh.read("features")).select(*KEY_COLUMNS, "prediction", "probability")
              .write.mode("overwrite").partitionBy(*partition_by).parquet(path))
 
-        baseline(str(Path(tmp) / "warmup"), [])  # JIT and caches warm for both
+        with_load_s = _timed(lambda: baseline(str(Path(tmp) / "with_load"), [], load=True))
         plain_s = _timed(lambda: baseline(str(Path(tmp) / "plain"), []))
         by_date_s = _timed(lambda: baseline(str(Path(tmp) / "by_date"), ["flight_date"]))
         ctx = JobContext(config=cfg, spark=spark, lakehouse=lh, run_dates=dates, run_id="bench")
         ours_s = _timed(lambda: score(ctx))
         assert lh.read("predictions").count() == rows
-    ours = "registry resolve + load + gate + column check + one replaceWhere commit into Delta (by flight_date)"
+    ours = ("re-score of the year: registry resolve + load + gate + column check + one replaceWhere commit "
+            "replacing every date's partition of the Delta table")
+    name = f"score_job_{len(dates)}d"
     return [
-        {"name": f"score_job_{len(dates)}d vs plain parquet", "rows": rows, "seconds": round(ours_s, 2),
+        {"name": f"{name} vs load + transform + parquet", "rows": rows, "seconds": round(ours_s, 2),
+         "baseline_seconds": round(with_load_s, 2), "ratio": round(with_load_s / ours_s, 4),
+         "target": ">= 0.8x of plain transform + parquet write",
+         "note": f"ours: {ours}; baseline: mlflow.spark.load_model + transform + unpartitioned parquet"},
+        {"name": f"{name} vs preloaded model + transform + parquet", "rows": rows, "seconds": round(ours_s, 2),
          "baseline_seconds": round(plain_s, 2), "ratio": round(plain_s / ours_s, 4),
-         "target": ">= 0.8x of plain transform + parquet write", "note": f"ours: {ours}; baseline unpartitioned"},
-        {"name": f"score_job_{len(dates)}d vs parquet by date", "rows": rows, "seconds": round(ours_s, 2),
+         "target": ">= 0.8x", "note": "baseline: the model loaded before timing; unpartitioned"},
+        {"name": f"{name} vs parquet by date", "rows": rows, "seconds": round(ours_s, 2),
          "baseline_seconds": round(by_date_s, 2), "ratio": round(by_date_s / ours_s, 4),
-         "target": ">= 0.8x", "note": "baseline writes the same layout as ours: partitionBy(flight_date)"},
+         "target": ">= 0.8x", "note": "baseline (model preloaded) writes our layout: partitionBy(flight_date)"},
     ]
-
 
 if __name__ == "__main__":
     from modelscale.config.models import SparkSettings
