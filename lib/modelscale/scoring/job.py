@@ -46,16 +46,15 @@ def run(ctx: JobContext) -> JobResult:
     ref = resolve(pipeline.model.registered_name, cfg)
     versions = pin_versions(ctx, [table])
     version = versions[table]
-    check_inputs(ctx.lakehouse.read(table, version=version).schema,
-                 expected_inputs(input_types(ref), pipeline.model.categorical, pipeline.model.numeric),
+    where = dates_predicate(cfg.date_column, ctx.run_dates)
+    features = read_passing(ctx.lakehouse, pipeline, table, versions, where=where)
+    check_inputs(features.schema, expected_inputs(input_types(ref), pipeline.model.categorical, pipeline.model.numeric),
                  table=table, model=ref.describe())
     with step(log, "load model", model=ref.describe()):
         model = load(ref, dfs_tmpdir(ctx.settings))
     scored_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    where = dates_predicate(cfg.date_column, ctx.run_dates)
     span = f"{ctx.run_dates[0]}..{ctx.run_dates[-1]}" if len(ctx.run_dates) > 1 else str(ctx.run_dates[0])
     with step(log, "score", dates=span, model=ref.describe()) as info:
-        features = read_passing(ctx.lakehouse, pipeline, table, versions, where=where)
         result = ctx.lakehouse.overwrite(
             # one file per date partition, however many dates a backfill scores
             cfg.table, ctx.lakehouse.clustered(cfg.table, predictions(model, features, ref, version, ctx.run_id,

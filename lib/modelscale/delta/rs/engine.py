@@ -12,11 +12,12 @@ from collections import defaultdict
 from typing import Any
 from urllib.parse import unquote
 
+import pyarrow as pa
 from deltalake import DeltaTable, Schema
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import StructField, StructType
 
 from modelscale.catalog import TableRef
 from modelscale.delta.model import OPERATION_KEY, CommitResult, TableInfo, Txn
@@ -198,10 +199,11 @@ class DeltaRsEngine:
         if not partition_by or not entries:
             return entries
         schema = log.spark_schema(table)
-        values = sorted({tuple(e.partition_values.get(c) for c in partition_by) for e in entries},
-                        key=lambda v: [(x is None, x or "") for x in v])
+        values = list({tuple(e.partition_values.get(c) for c in partition_by) for e in entries})
         raw = [f"_v{i}" for i in range(len(partition_by))]
-        frame = self._spark.createDataFrame(values, StructType([StructField(r, StringType()) for r in raw]))
+        # from Arrow: a few times faster than from a list of tuples (serialised row by row)
+        frame = self._spark.createDataFrame(pa.table({r: pa.array([v[i] for v in values], pa.string())
+                                                      for i, r in enumerate(raw)}))
         typed = frame.select(*raw, *[F.col(r).cast(schema[c].dataType).alias(c)
                                      for r, c in zip(raw, partition_by, strict=True)])
         try:
