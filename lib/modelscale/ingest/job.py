@@ -21,6 +21,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from modelscale.caching import cached
 from modelscale.config.models import SourceConfig
 from modelscale.delta import CommitResult, Lakehouse, Txn
 from modelscale.ingest import ingest_log
@@ -137,8 +138,7 @@ def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
         f"{BATCH_DATE} IN ({', '.join(sorted({f'DATE {sql_str(str(f.file_date))}' for f in plan.new_files}))}) "
         f"AND {SOURCE_FILE} IN ({', '.join(sql_str(f.rel_path) for f in plan.new_files)})"
     )
-    parsed = read_batch(ctx.spark, plan.name, src, plan.new_files).persist()
-    try:
+    with cached(read_batch(ctx.spark, plan.name, src, plan.new_files)) as parsed:
         per_file = count_by_file(parsed)
         counts = total(per_file)
         good = _bronze_columns(accepted(parsed).withColumns(lineage))
@@ -149,8 +149,6 @@ def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
         _check_landed(lh, f"source {plan.name} batch {batch_id}", counts,
                       {src.bronze_table: bronze, src.quarantine: quar}, files_predicate)
         silver = _upsert(lh, src, to_silver(good, plan.name, src), batch_id, metadata) if counts.accepted else None
-    finally:
-        parsed.unpersist()
     return [
         LogEntry(
             source=plan.name, path=f.rel_path, size=f.size, modified_at=f.mtime, checksum=f.checksum,

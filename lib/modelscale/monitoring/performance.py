@@ -10,6 +10,7 @@ from pyspark.ml.functions import array_to_vector
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from modelscale.caching import cached
 from modelscale.features.builders import KEY_COLUMNS
 from modelscale.training.estimators import Task
 from modelscale.training.evaluation import SCORE, evaluate
@@ -33,9 +34,6 @@ def evaluator_columns(labelled: DataFrame, task: Task) -> DataFrame:
 
 def performance(labelled: DataFrame, task: Task, label: str, threshold: float) -> tuple[int, dict[str, float]]:
     """Row count and training's metrics on ``labelled`` (no metrics when no row is labelled)."""
-    prepared = evaluator_columns(labelled, task).cache()
-    try:
+    with cached(evaluator_columns(labelled, task)) as prepared:
         rows = prepared.count()
         return rows, (evaluate(prepared, task, label, threshold) if rows else {})
-    finally:
-        prepared.unpersist()

@@ -14,6 +14,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from pyspark.sql import DataFrame
 
+from modelscale.caching import cached
 from modelscale.config.modeling import ModelConfig
 from modelscale.config.monitoring import MonitoringConfig
 from modelscale.errors import ModelscaleError
@@ -59,11 +60,8 @@ def build_reference(train: DataFrame, test_predictions: DataFrame, model: ModelC
     column = prediction_column(model)
     scored = with_score(test_predictions).withColumnRenamed("score", "_p") if column == "probability" \
         else test_predictions.withColumnRenamed("prediction", "_p")
-    rows = train.select(*model.numeric, *model.categorical).cache()  # one read of the split for the 5 passes
-    try:
+    with cached(train.select(*model.numeric, *model.categorical)) as rows:  # one read of the split for the 5 passes
         feats = profile(rows, model.numeric, model.categorical, bins=cfg.bins, max_categories=cfg.max_categories)
-    finally:
-        rows.unpersist()
     pred = profile(scored, ["_p"], [], bins=cfg.bins, max_categories=cfg.max_categories)["_p"]
     return ReferenceProfile(features=feats, prediction=pred, prediction_column=column)
 

@@ -12,6 +12,7 @@ import great_expectations as gx
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from pyspark.sql import DataFrame
 
+from modelscale.caching import caching_enabled, release
 from modelscale.quality.outcome import Outcome
 from modelscale.quality.suites import Check, build_suite
 
@@ -24,12 +25,13 @@ def run_with_gx(df: DataFrame, table: str, checks: list[Check]) -> list[Outcome]
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     suite = context.suites.add(build_suite(table, checks))
     name = f"modelscale_{uuid.uuid4().hex[:8]}"
-    batch = context.data_sources.add_spark(name).add_dataframe_asset(table).add_batch_definition_whole_dataframe(name)
+    source = context.data_sources.add_spark(name, persist=caching_enabled(df.sparkSession))
+    batch = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe(name)
     try:
         result = gx.ValidationDefinition(data=batch, suite=suite, name=name).run(
             batch_parameters={"dataframe": df}, result_format="SUMMARY")
     finally:
-        df.unpersist()
+        release(df)
     by_name = {r.expectation_config.meta["name"]: r for r in result.results}
     return [_outcome(check, by_name[check.name]) for check in checks]
 

@@ -24,6 +24,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from modelscale.caching import persisted, release
 from modelscale.errors import ConservationError
 from modelscale.quality.aggregates import TableRule, table_rule
 from modelscale.quality.gxrun import run_with_gx
@@ -95,7 +96,7 @@ def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[Frame
     flagged = flag_rows(df, rows, {})
     values = flagged.agg(*_aggregates(rows, aggs), *_repeat_checks(keyed)).first().asDict()
     # Only the (small) duplicated-key frames are cached: the failing-rows pass reuses them.
-    duplicated = {d: _duplicated_keys(df, d) for i, d in enumerate(keyed)
+    duplicated = {d: persisted(_duplicated_keys(df, d)) for i, d in enumerate(keyed)
                   if values[f"_d{i}_distinct"] < values[f"_d{i}_rows"]}
     try:
         if duplicated:  # only the row counts depend on the duplicate flags; table aggregates stand
@@ -111,7 +112,7 @@ def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[Frame
                               failed_names=_failed_names(rows))
     finally:
         for frame in duplicated.values():
-            frame.unpersist()
+            release(frame)
 
 
 def flag_rows(df: DataFrame, rows: list[RowRule], duplicated: dict[Duplicates, DataFrame]) -> DataFrame:
@@ -146,11 +147,11 @@ def _aliases(dup: Duplicates) -> list[str]:
 
 
 def _duplicated_keys(source: DataFrame, dup: Duplicates) -> DataFrame:
-    """The keys occurring more than once in ``source`` (a keys-only aggregate), as ``<column>_k<j>``; cached."""
+    """The keys occurring more than once in ``source`` (a keys-only aggregate), as ``<column>_k<j>``."""
     keyed = source if dup.condition is None else source.where(F.expr(dup.condition))
     return (keyed.groupBy(*[F.col(k).alias(a) for k, a in zip(dup.keys, _aliases(dup), strict=True)])
             .count().where(F.col("count") > 1)
-            .select(*_aliases(dup), F.lit(True).alias(dup.column))).persist()
+            .select(*_aliases(dup), F.lit(True).alias(dup.column)))
 
 
 def _join_duplicates(frame: DataFrame, dup: Duplicates, duplicated: DataFrame) -> DataFrame:

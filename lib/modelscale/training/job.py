@@ -13,6 +13,7 @@ import mlflow
 import mlflow.spark
 from mlflow import MlflowClient
 
+from modelscale.caching import cached
 from modelscale.config.models import PipelineConfig
 from modelscale.errors import ConfigError
 from modelscale.features.inputs import pin_versions, validation_summary
@@ -109,9 +110,8 @@ def _register_and_promote(ctx: JobContext, cfg: PipelineConfig, outcome: TrainOu
     if champion_version is not None:
         with step(log, "score champion", version=champion_version):
             champion = mlflow.spark.load_model(f"models:/{name}@{CHAMPION}", dfs_tmpdir=dfs_tmpdir(ctx.settings))
-            scored = champion.transform(outcome.splits.test).cache()
-            champion_metrics = evaluate(scored, task, cfg.model.label, cfg.model.threshold)
-            scored.unpersist()
+            with cached(champion.transform(outcome.splits.test)) as scored:
+                champion_metrics = evaluate(scored, task, cfg.model.label, cfg.model.threshold)
     decision = decide(outcome.metrics, champion_metrics, cfg.training.promotion, metric)
     if decision.promote:
         set_alias(name, CHAMPION, version)

@@ -10,6 +10,7 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from modelscale.caching import persisted, release
 from modelscale.config.models import PipelineConfig
 from modelscale.errors import ConfigError, InputDataError
 from modelscale.features.builders import KEY_COLUMNS
@@ -51,7 +52,7 @@ class TrainOutcome:
     weights: dict[str, float] = field(default_factory=dict)
 
     def release(self) -> None:
-        self.test_predictions.unpersist()
+        release(self.test_predictions)
 
 
 def check_model_config(cfg: PipelineConfig) -> None:
@@ -91,10 +92,10 @@ def train_model(features: DataFrame, cfg: PipelineConfig, end: dt.date, *, table
     with step(log, "fit feature stages", estimator=model.estimator) as info:
         feature_model = feature_pipeline(model).fit(splits.train)
         keep = [FEATURES, model.label, *([WEIGHT] if model.class_weight == "balanced" else [])]
-        prepared = feature_model.transform(splits.train).select(*keep).cache()
+        prepared = persisted(feature_model.transform(splits.train).select(*keep))
         train_rows = info["train_rows"] = prepared.count()
     if train_rows == 0:
-        prepared.unpersist()
+        release(prepared)
         raise InputDataError(f"no labelled rows in {table!r} for the training split {w.train[0]}..{w.train[1]}")
     try:
         with step(log, "search", method=training.search.method) as info:
@@ -103,14 +104,14 @@ def train_model(features: DataFrame, cfg: PipelineConfig, end: dt.date, *, table
                             evaluator(spec.task, metric, model.label), training.seed)
             info["candidates"] = len(result.candidates)
     finally:
-        prepared.unpersist()
+        release(prepared)
 
     full = full_model(feature_model, result.model)
     with step(log, "evaluate") as info:
-        test_pred = full.transform(splits.test).cache()
+        test_pred = persisted(full.transform(splits.test))
         rows = {"train": train_rows, "validation": splits.validation.count(), "test": test_pred.count()}
         if rows["test"] == 0:
-            test_pred.unpersist()
+            release(test_pred)
             raise InputDataError(f"no labelled rows in {table!r} for the test split {w.test[0]}..{w.test[1]}")
         metrics = evaluate(test_pred, spec.task, model.label, model.threshold)
         val_metrics = evaluate(full.transform(splits.validation), spec.task, model.label, model.threshold) \

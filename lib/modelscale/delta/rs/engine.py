@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
 
+from modelscale.caching import release
 from modelscale.catalog import TableRef
 from modelscale.delta.model import OPERATION_KEY, CommitResult, TableInfo, Txn
 from modelscale.delta.rs import cdf, log, storage
@@ -152,7 +153,7 @@ class DeltaRsEngine:
                               ref.name)
             result = self._commit_job(ref, table, checked, "MERGE", touched, txn, new_columns, metadata)
         finally:
-            rows.unpersist()
+            release(rows)
         return merge_plan.with_metrics(result, metrics)
 
     def optimize(self, ref: TableRef, where: str | None) -> CommitResult:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from modelscale.caching import persisted
 from modelscale.delta.model import CommitResult
 from modelscale.delta.schema import holds
 
@@ -35,8 +35,8 @@ def merged_rows(target: DataFrame, source: DataFrame, keys: list[str], *, update
                 delete_missing: bool, new_columns: list[str]) -> tuple[DataFrame, dict[str, int]]:
     """The rows replacing ``target`` (touched files) after merging ``source``, and their tag counts.
 
-    The returned frame is persisted and still carries ``__action``: write `surviving(rows)` and
-    unpersist ``rows`` afterwards.
+    The returned frame is persisted (`modelscale.caching`) and still carries ``__action``: write
+    `surviving(rows)` and `release` ``rows`` afterwards.
     """
     t = target.withColumn("__t", F.lit(True)).alias("t")
     s = source.withColumn("__s", F.lit(True)).alias("s")
@@ -51,7 +51,7 @@ def merged_rows(target: DataFrame, source: DataFrame, keys: list[str], *, update
         F.when(from_source, F.col(f"s.{c}")).otherwise(F.col(f"t.{c}")).alias(c) for c in target.columns
     ]
     cols += [F.when(from_source, F.col(f"s.{c}")).alias(c) for c in new_columns]
-    rows = tagged.select(*cols, "__action").persist(StorageLevel.MEMORY_AND_DISK)
+    rows = persisted(tagged.select(*cols, "__action"))
     counts = rows.agg(*[F.count_if(F.col("__action") == tag).alias(name) for name, tag in _METRICS.items()]).first()
     return rows, {n: int(counts[n] or 0) for n in _METRICS}
 
