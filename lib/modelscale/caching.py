@@ -30,8 +30,9 @@ def caching_enabled(spark: SparkSession) -> bool:
         return True
 
 
-def persisted(df: DataFrame, level: StorageLevel = StorageLevel.MEMORY_AND_DISK) -> DataFrame:
-    """``df`` persisted, or ``df`` itself where caching is off or refused; pair with `release`."""
+def persisted(df: DataFrame, level: StorageLevel = StorageLevel.MEMORY_AND_DISK_DESER) -> DataFrame:
+    """``df`` persisted (by default as ``cache()`` does), or ``df`` itself where caching is off or refused;
+    pair with `release`."""
     if not caching_enabled(df.sparkSession):
         return df
     try:
@@ -45,9 +46,7 @@ def persisted(df: DataFrame, level: StorageLevel = StorageLevel.MEMORY_AND_DISK)
 
 
 def release(df: DataFrame) -> None:
-    """Unpersist ``df`` (nothing to do where it was never persisted)."""
-    if not caching_enabled(df.sparkSession):
-        return
+    """Unpersist ``df`` (a no-op where it was never persisted)."""
     try:
         df.unpersist()
     except Exception as exc:
@@ -56,7 +55,7 @@ def release(df: DataFrame) -> None:
 
 
 @contextmanager
-def cached(df: DataFrame, level: StorageLevel = StorageLevel.MEMORY_AND_DISK) -> Iterator[DataFrame]:
+def cached(df: DataFrame, level: StorageLevel = StorageLevel.MEMORY_AND_DISK_DESER) -> Iterator[DataFrame]:
     """``df`` persisted for the block (see `persisted`) and released when it ends."""
     frame = persisted(df, level)
     try:

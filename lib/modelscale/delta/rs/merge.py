@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -51,7 +52,7 @@ def merged_rows(target: DataFrame, source: DataFrame, keys: list[str], *, update
         F.when(from_source, F.col(f"s.{c}")).otherwise(F.col(f"t.{c}")).alias(c) for c in target.columns
     ]
     cols += [F.when(from_source, F.col(f"s.{c}")).alias(c) for c in new_columns]
-    rows = persisted(tagged.select(*cols, "__action"))
+    rows = persisted(tagged.select(*cols, "__action"), StorageLevel.MEMORY_AND_DISK)
     counts = rows.agg(*[F.count_if(F.col("__action") == tag).alias(name) for name, tag in _METRICS.items()]).first()
     return rows, {n: int(counts[n] or 0) for n in _METRICS}
 
