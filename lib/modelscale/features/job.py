@@ -19,7 +19,7 @@ from modelscale.delta import Txn
 from modelscale.features.builders import build_features
 from modelscale.features.columns import require_columns
 from modelscale.features.inputs import features_config, pin_versions
-from modelscale.jobs.context import JobContext, JobResult, dates_predicate
+from modelscale.jobs.context import JobContext, JobResult, dates_predicate, dates_span
 from modelscale.logs import get_logger, step
 from modelscale.quality.job import failure_message, suites_run_by, validate_suites
 from modelscale.quality.passing import read_passing
@@ -40,11 +40,10 @@ def run(ctx: JobContext) -> JobResult:
     planes = read_passing(lh, ctx.pipeline, cfg.planes_table, versions)
     require_columns(planes, PLANE_COLUMNS, table=cfg.planes_table, key="features.planes_table")
     dates = ctx.run_dates
-    span = str(dates[0]) if len(dates) == 1 else f"{dates[0]}..{dates[-1]}"
+    span, where = dates_span(dates), dates_predicate("flight_date", dates)
     with step(log, "features", dates=span) as info:
         result = lh.overwrite(
-            cfg.table, _features(ctx, cfg, versions, planes, dates),
-            replace_where=dates_predicate("flight_date", dates),
+            cfg.table, _features(ctx, cfg, versions, planes, dates, where), replace_where=where,
             txn=Txn(app_id=f"{ctx.pipeline.name}/features/{span}", version=sum(versions.values())),
             metadata={"run_id": ctx.run_id, "run_dates": span,
                       **{f"input.{t}.version": str(v) for t, v in versions.items()}},
@@ -60,11 +59,11 @@ def run(ctx: JobContext) -> JobResult:
 
 
 def _features(ctx: JobContext, cfg: FeaturesConfig, versions: dict[str, int], planes: DataFrame,
-              dates: list[dt.date]) -> DataFrame:
-    """The features of the flights of ``dates``; weather is read for a day around them (whether ``obs_date``
+              dates: list[dt.date], where: str) -> DataFrame:
+    """The features of the flights of ``dates`` (selected by ``where``); weather is read for a day around them (whether ``obs_date``
     is the local or the UTC date, it covers every observation the as-of join can pick)."""
     lh, pipeline = ctx.lakehouse, ctx.pipeline
-    flights = read_passing(lh, pipeline, cfg.flights_table, versions, where=dates_predicate("flight_date", dates))
+    flights = read_passing(lh, pipeline, cfg.flights_table, versions, where=where)
     require_columns(flights, FLIGHT_COLUMNS, table=cfg.flights_table, key="features.flights_table")
     day = dt.timedelta(days=1)
     weather = read_passing(lh, pipeline, cfg.weather_table, versions,

@@ -30,7 +30,7 @@ from modelscale.ingest.landing import LandingFile, find_files
 from modelscale.ingest.quarantine import Counts, accepted, check_conservation, count_by_file, quarantined, total
 from modelscale.ingest.readers import BATCH_DATE, SOURCE_FILE, file_columns, read_batch
 from modelscale.ingest.silver import INGESTED_AT, to_silver, transform_for
-from modelscale.jobs.context import JobContext, JobResult
+from modelscale.jobs.context import JobContext, JobResult, dates_span
 from modelscale.logs import get_logger, step
 
 log = get_logger("ingest")
@@ -60,7 +60,7 @@ class SourcePlan:
 
 def run(ctx: JobContext) -> JobResult:
     """Ingest every source of the pipeline for ``ctx.run_dates``."""
-    with step(log, "ingest", run_dates=_date_range(ctx.run_dates), run_id=ctx.run_id) as info:
+    with step(log, "ingest", run_dates=dates_span(ctx.run_dates), run_id=ctx.run_id) as info:
         plans = plan_sources(ctx)
         # Sources write disjoint tables: side by side, one source's small jobs fill the gaps of another's.
         with ThreadPoolExecutor(max_workers=PARALLEL_SOURCES, thread_name_prefix="ingest") as pool:
@@ -77,7 +77,7 @@ def run(ctx: JobContext) -> JobResult:
     changed = [path for s in sources.values() for path in s["changed_files"]]
     message = (f"{len(changed)} landing file(s) changed after ingestion and were not re-read: {', '.join(changed)}"
                if changed else "")
-    return JobResult(job="ingest", summary={"run_dates": _date_range(ctx.run_dates), "sources": sources},
+    return JobResult(job="ingest", summary={"run_dates": dates_span(ctx.run_dates), "sources": sources},
                      message=message)
 
 
@@ -222,7 +222,3 @@ def _txn(table: str, batch_id: str) -> Txn:
 
 def _digest(parts: Any) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
-
-
-def _date_range(dates: list[dt.date]) -> str:
-    return str(dates[0]) if len(dates) == 1 else f"{min(dates)}..{max(dates)}"

@@ -26,6 +26,11 @@ def dates_predicate(column: str, dates: list[dt.date]) -> str:
     return f"{column} IN ({', '.join(repr(str(d)) for d in days)})"
 
 
+def dates_span(dates: list[dt.date]) -> str:
+    """``D`` for one run date, ``D1..D2`` for several: how logs, Txn ids and summaries name a run's dates."""
+    return str(dates[0]) if len(dates) == 1 else f"{min(dates)}..{max(dates)}"
+
+
 @dataclass
 class JobContext:
     """One job run: resolved config, the Spark session, the tables and the run dates."""

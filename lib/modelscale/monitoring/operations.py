@@ -21,7 +21,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
-from modelscale.jobs.context import JobContext, JobResult
+from modelscale.jobs.context import JobContext, JobResult, dates_span
 from modelscale.logs import get_logger
 from modelscale.tracking.setup import configure
 
@@ -74,7 +74,7 @@ def _record(job: str, ctx: JobContext, before: dict[str, int | None], seconds: f
 
     ``after`` defaults to the tables' current versions.
     """
-    dates = f"{ctx.run_dates[0]}..{ctx.run_dates[-1]}" if len(ctx.run_dates) > 1 else str(ctx.run_dates[0])
+    dates = dates_span(ctx.run_dates)
     try:
         after = table_versions(ctx) if after is None else after
         experiment_id = configure(ctx.settings, f"{ctx.pipeline.name}/{OPERATIONS}")

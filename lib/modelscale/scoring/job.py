@@ -21,7 +21,7 @@ from modelscale.delta import Txn
 from modelscale.errors import ConfigError
 from modelscale.features.builders import KEY_COLUMNS
 from modelscale.features.inputs import features_config, pin_versions
-from modelscale.jobs.context import JobContext, JobResult, dates_predicate
+from modelscale.jobs.context import JobContext, JobResult, dates_predicate, dates_span
 from modelscale.logs import get_logger, step
 from modelscale.quality.passing import read_passing
 from modelscale.scoring.inputs import check_inputs, expected_inputs
@@ -53,7 +53,7 @@ def run(ctx: JobContext) -> JobResult:
     with step(log, "load model", model=ref.describe()):
         model = load(ref, dfs_tmpdir(ctx.settings))
     scored_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    span = f"{ctx.run_dates[0]}..{ctx.run_dates[-1]}" if len(ctx.run_dates) > 1 else str(ctx.run_dates[0])
+    span = dates_span(ctx.run_dates)
     with step(log, "score", dates=span, model=ref.describe()) as info:
         result = ctx.lakehouse.overwrite(
             # one file per date partition, however many dates a backfill scores
@@ -69,7 +69,6 @@ def run(ctx: JobContext) -> JobResult:
                                    "model": {"name": ref.name, "version": ref.version, "alias": ref.alias,
                                              "training_run_id": ref.run_id},
                                    "inputs": versions})
-
 
 
 def predictions(model: PipelineModel, features: DataFrame, ref: ModelRef, features_version: int, job_run_id: str,

@@ -199,8 +199,11 @@ class DeltaRsEngine:
         partition_by = table.metadata().partition_columns
         if not partition_by or not entries:
             return entries
+        def values_of(e: log.FileEntry) -> tuple[str | None, ...]:
+            return tuple(e.partition_values.get(c) for c in partition_by)
+
         schema = log.spark_schema(table)
-        values = list({tuple(e.partition_values.get(c) for c in partition_by) for e in entries})
+        values = list({values_of(e) for e in entries})
         raw = [f"_v{i}" for i in range(len(partition_by))]
         # from Arrow: a few times faster than from a list of tuples (serialised row by row)
         frame = self._spark.createDataFrame(pa.table({r: pa.array([v[i] for v in values], pa.string())
@@ -212,7 +215,7 @@ class DeltaRsEngine:
         except AnalysisException:  # the predicate reads a data column: any file may hold rows outside it
             return entries
         failing = {tuple(row) for row in outside}
-        return [e for e in entries if tuple(e.partition_values.get(c) for c in partition_by) in failing]
+        return [e for e in entries if values_of(e) in failing]
 
     def _files_with_keys(self, table: DeltaTable, entries: list[log.FileEntry], source: DataFrame,
                          keys: list[str]) -> list[log.FileEntry]:
