@@ -36,7 +36,7 @@ def test_malformed_records_are_quarantined_with_reasons(spark: SparkSession, hom
                  "6,nullable,NA")
     parsed = _read(spark, home, [D1]).cache()
 
-    got_bad = quarantined(parsed).select("_raw_record", "_reason", "_source_file", "_batch_date")
+    got_bad = quarantined(parsed, EVENTS).select("_raw_record", "_reason", "_source_file", "_batch_date")
     expected_bad = spark.createDataFrame(
         [
             ("2,too,many,fields", "unparsable line: expected 3 fields with balanced quotes", F1, D1),
@@ -148,7 +148,7 @@ def test_json_lines_are_checked_like_csv(spark: SparkSession, home: Path) -> Non
         '{"id": 1, "name": "a", "amount": 1.5}\n{"id": 2, "name": "b", "amount": "x"}\n{"id": 3\n',
         encoding="utf-8")
     parsed = _read(spark, home, [D1], source)
-    got = quarantined(parsed).select("_raw_record", "_reason")
+    got = quarantined(parsed, source).select("_raw_record", "_reason")
     expected = spark.createDataFrame(
         [('{"id": 2, "name": "b", "amount": "x"}', "wrong type in column amount: expected double, got 'x'"),
          ('{"id": 3', "unparsable line: not a valid JSON object")],

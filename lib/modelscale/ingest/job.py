@@ -142,7 +142,7 @@ def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
         per_file = count_by_file(parsed)
         counts = total(per_file)
         good = _bronze_columns(accepted(parsed).withColumns(lineage))
-        bad = quarantined(parsed).withColumns(lineage)
+        bad = quarantined(parsed, src).withColumns(lineage)
         bronze = _replace(lh, src.bronze_table, good, counts.accepted, files_predicate, batch_id, metadata,
                           src.allow_schema_evolution)
         quar = _replace(lh, src.quarantine, bad, counts.quarantined, files_predicate, batch_id, metadata, False)

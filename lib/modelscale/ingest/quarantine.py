@@ -8,9 +8,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from modelscale.errors import ConservationError
-from modelscale.ingest.readers import BATCH_DATE, RAW, REASON, SOURCE_FILE
-
-QUARANTINE_COLUMNS = (RAW, REASON, SOURCE_FILE)
+from modelscale.config.models import SourceConfig
+from modelscale.ingest.readers import BATCH_DATE, CHECKS, RAW, REASON, SOURCE_FILE, is_bad, reason
 
 
 @dataclass(frozen=True)
@@ -24,12 +23,12 @@ class Counts:
 
 def accepted(parsed: DataFrame) -> DataFrame:
     """Good records: the source columns plus ``_source_file`` and ``_batch_date``."""
-    return parsed.where(F.col(REASON).isNull()).drop(RAW, REASON)
+    return parsed.where(~is_bad()).drop(RAW, CHECKS)
 
 
-def quarantined(parsed: DataFrame) -> DataFrame:
+def quarantined(parsed: DataFrame, source: SourceConfig) -> DataFrame:
     """Bad records: raw line, reason, ``_source_file`` and ``_batch_date``."""
-    return parsed.where(F.col(REASON).isNotNull()).select(*QUARANTINE_COLUMNS, BATCH_DATE)
+    return parsed.where(is_bad()).select(RAW, reason(source).alias(REASON), SOURCE_FILE, BATCH_DATE)
 
 
 def count_by_file(parsed: DataFrame) -> dict[str, Counts]:
@@ -38,8 +37,8 @@ def count_by_file(parsed: DataFrame) -> dict[str, Counts]:
         parsed.groupBy(SOURCE_FILE)
         .agg(
             F.count(F.lit(1)).alias("read"),
-            F.count_if(F.col(REASON).isNull()).alias("accepted"),
-            F.count_if(F.col(REASON).isNotNull()).alias("quarantined"),
+            F.count_if(~is_bad()).alias("accepted"),
+            F.count_if(is_bad()).alias("quarantined"),
         )
         .collect()
     )

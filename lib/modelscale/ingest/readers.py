@@ -1,17 +1,18 @@
 """Read a batch of landing files with the declared schema and mark every malformed record.
 
 The result has the source's columns typed as declared (plus new columns as strings when the
-source allows schema evolution), ``_raw_record`` (the line as it arrived), ``_reason`` (null for a
-good record, else why it is quarantined), ``_source_file`` and ``_batch_date``.
+source allows schema evolution), ``_source_file``, ``_batch_date`` and, for a malformed record only,
+``_raw_record`` (the line as it arrived) and ``_checks`` (what `reason` needs to say why).
 
 CSV and JSON files are read as text lines and parsed with ``from_csv``/``from_json`` into strings,
-then cast: so the raw line is kept for every record and a wrong type names its column. Parquet
+then cast: so the raw line is at hand for every record and a wrong type names its column. Parquet
 files carry their own types: a type that differs from the declared one fails the batch.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import reduce
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -22,10 +23,13 @@ from modelscale.errors import InputDataError
 from modelscale.ingest.landing import LandingFile, has_header
 
 RAW = "_raw_record"
-REASON = "_reason"
+REASON = "_reason"  # on quarantined records, see `reason`
 SOURCE_FILE = "_source_file"
+CHECKS = "_checks"  # a bad record's corrupt-line marker and texts of its typed columns; null when good
 BATCH_DATE = "_batch_date"
 _CORRUPT = "_corrupt_record"
+_BAD = "_bad"
+_EXPECTED = "expected"
 # Options that steer the file reader rather than the per-line parser.
 _ALIASES = {"integer": "int", "long": "bigint", "short": "smallint", "byte": "tinyint"}
 _FILE_OPTIONS = {"header", "encoding", "charset", "inferSchema", "enforceSchema", "multiLine", "lineSep"}
@@ -41,7 +45,7 @@ def read_batch(spark: SparkSession, name: str, source: SourceConfig, files: list
     for frame in frames[1:]:
         out = out.unionByName(frame, allowMissingColumns=True)
     extra = [c for c in out.columns if c not in source.columns and not c.startswith("_")]
-    return out.select(*source.columns, *extra, RAW, REASON, SOURCE_FILE, BATCH_DATE)
+    return out.select(*source.columns, *extra, RAW, CHECKS, SOURCE_FILE, BATCH_DATE)
 
 
 def file_columns(name: str, source: SourceConfig, f: LandingFile) -> tuple[str, ...]:
@@ -121,30 +125,60 @@ def _read_group(
         options |= {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
         parse = F.from_csv if source.format == "csv" else F.from_json
         parsed = lines.select(RAW, "_path", parse(F.col(RAW), ddl, options).alias("r")).select(RAW, "_path", "r.*")
-    return parsed.select(
-        *[_typed(c, source.columns.get(c, "string")) for c in columns],
-        RAW,
-        _reason(source, columns).alias(REASON),
+    # Type each column once. A record is bad when a value did not cast, a required one is missing or the
+    # line did not parse; only then are its raw line and the texts its reason quotes kept (in CHECKS).
+    # The reason itself is built later, for quarantined records only: a projection that large would
+    # slow down the parse of every good record.
+    typed_columns = [c for c in source.columns if source.columns[c] != "string"]
+    typed = parsed.select(
+        *[F.col(c).try_cast(source.columns[c]).alias(c) if c in typed_columns else F.col(c) for c in columns],
+        F.struct(
+            F.col(_CORRUPT).alias(_CORRUPT),
+            F.lit(_unparsable(source, columns)).alias(_EXPECTED),
+            *[F.col(c).alias(c) for c in typed_columns],
+        ).alias(CHECKS),
+        RAW, "_path",
+    )
+    bad = reduce(Column.__or__, [F.col(f"{CHECKS}.{_CORRUPT}").isNotNull(), *(c for c, _ in _problems(source))])
+    return typed.withColumn(_BAD, bad).select(
+        *columns,
+        F.when(F.col(_BAD), F.col(RAW)).alias(RAW),
+        F.when(F.col(_BAD), F.col(CHECKS)).alias(CHECKS),
         _source_file(files).alias(SOURCE_FILE),
         F.to_date(F.regexp_extract(F.col("_path"), r"(\d{4}-\d{2}-\d{2})[^/]*$", 1)).alias(BATCH_DATE),
     )
 
 
-def _typed(column: str, type_name: str) -> Column:
-    return F.col(column).try_cast(type_name).alias(column) if type_name != "string" else F.col(column)
+def is_bad() -> Column:
+    """True for a record to quarantine (on `read_batch`'s result)."""
+    return F.col(CHECKS).isNotNull()
 
 
-def _reason(source: SourceConfig, columns: tuple[str, ...]) -> Column:
-    """Why a record is quarantined, or null: unparsable line, else wrong types and missing values."""
+def reason(source: SourceConfig) -> Column:
+    """Why a bad record (on `read_batch`'s result) is quarantined: an unparsable line, else each
+    wrong type and missing value, in the declared column order."""
+    unparsable = F.when(F.col(f"{CHECKS}.{_CORRUPT}").isNotNull(), F.col(f"{CHECKS}.{_EXPECTED}"))
+    problems = [F.when(check, message) for check, message in _problems(source)]
+    return F.coalesce(unparsable, F.nullif(F.concat_ws("; ", *problems), F.lit("")))
+
+
+def _problems(source: SourceConfig) -> list[tuple[Column, Column]]:
+    """(check, message) for each way a parsed record can be bad: a text that does not cast to its
+    declared type, a required value that is missing."""
+    def text(c: str) -> Column:
+        return F.col(f"{CHECKS}.{c}") if source.columns.get(c, "string") != "string" else F.col(c)
+
+    wrong = [(text(c).isNotNull() & F.col(c).isNull(),
+              F.concat(F.lit(f"wrong type in column {c}: expected {t}, got '"), text(c), F.lit("'")))
+             for c, t in source.columns.items() if t != "string"]
+    missing = [(text(c).isNull(), F.lit(f"missing required column {c}")) for c in source.required]
+    return wrong + missing
+
+
+def _unparsable(source: SourceConfig, columns: tuple[str, ...]) -> str:
     expected = (f"expected {len(columns)} fields with balanced quotes" if source.format == "csv"
                 else "not a valid JSON object")
-    unparsable = F.when(F.col(_CORRUPT).isNotNull(), F.lit(f"unparsable line: {expected}"))
-    problems = [
-        F.when(F.col(c).isNotNull() & F.col(c).try_cast(t).isNull(),
-               F.concat(F.lit(f"wrong type in column {c}: expected {t}, got '"), F.col(c), F.lit("'")))
-        for c, t in source.columns.items() if t != "string"
-    ] + [F.when(F.col(c).isNull(), F.lit(f"missing required column {c}")) for c in source.required]
-    return F.coalesce(unparsable, F.nullif(F.concat_ws("; ", *problems), F.lit("")))
+    return f"unparsable line: {expected}"
 
 
 def _source_file(files: list[LandingFile]) -> Column:
