@@ -37,10 +37,12 @@ EVENT_TABLES = {
 ALL_EVENT_TABLES = ("events_bronze", "events_bronze_quarantine", "events", "ingest_log")
 
 
-def events_config(**source_changes: Any) -> AppConfig:
+def events_config(*, bronze_partition_by: tuple[str, ...] = ("_batch_date",), **source_changes: Any) -> AppConfig:
     """The local settings with a pipeline holding only the ``events`` source."""
+    tables = {name: t.model_copy(update={"partition_by": list(bronze_partition_by)}) if t.layer == "bronze" else t
+              for name, t in EVENT_TABLES.items()}
     pipeline = PipelineConfig(name="events", sources={"events": EVENTS.model_copy(update=source_changes)},
-                              tables=EVENT_TABLES, schedule=ScheduleConfig(start_date=D1))
+                              tables=tables, schedule=ScheduleConfig(start_date=D1))
     return AppConfig(settings=load_config("local").settings, pipeline=pipeline)
 
 

@@ -149,9 +149,12 @@ def test_bad_file_fails_before_anything_is_written(home: Path, run_ingest: Runne
         run_ingest([D1])
 
 
+@pytest.mark.parametrize("bronze_partition_by", [("_batch_date",), ()], ids=["partitioned", "unpartitioned"])
 def test_rerun_after_a_crash_converges_to_one_clean_run(spark: SparkSession, home: Path, run_ingest: Runner,
-                                                        lakehouse: Lakehouse,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+                                                        lakehouse: Lakehouse, monkeypatch: pytest.MonkeyPatch,
+                                                        bronze_partition_by: tuple[str, ...]) -> None:
+    """Unpartitioned (as the demo's bronze), the replace finds the crashed run's files by their stats."""
+    cfg = events_config(bronze_partition_by=bronze_partition_by)
     write_events(home, D1, "1,a,1.0", "2,b,bad")
     write_events(home, D2, "3,c,3.0")
 
@@ -161,10 +164,10 @@ def test_rerun_after_a_crash_converges_to_one_clean_run(spark: SparkSession, hom
     with monkeypatch.context() as m:  # bronze and quarantine land, then the job dies before silver
         m.setattr(job, "_upsert", crash)
         with pytest.raises(RuntimeError, match="killed"):
-            run_ingest([D1, D2])
+            run_ingest([D1, D2], cfg)
     assert not lakehouse.exists("ingest_log")
-    run_ingest([D1])  # a different range: same files of D1 are replaced, not appended twice
-    run_ingest([D1, D2])
+    run_ingest([D1], cfg)  # a different range: same files of D1 are replaced, not appended twice
+    run_ingest([D1, D2], cfg)
     got = lakehouse.read("events_bronze").select("id", "_source_file")
     assert_df_equality(got, spark.createDataFrame([(1, F1), (3, F2)], "id int, _source_file string"),
                        ignore_row_order=True, ignore_nullable=True)
