@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from modelscale.errors import ConservationError
 from modelscale.config.models import SourceConfig
+from modelscale.errors import ConservationError
 from modelscale.ingest.readers import BATCH_DATE, CHECKS, RAW, REASON, SOURCE_FILE, is_bad, reason
 
 

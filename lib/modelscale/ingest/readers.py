@@ -29,7 +29,7 @@ CHECKS = "_checks"  # a bad record's corrupt-line marker and texts of its typed 
 BATCH_DATE = "_batch_date"
 _CORRUPT = "_corrupt_record"
 _BAD = "_bad"
-_EXPECTED = "expected"
+_UNPARSABLE = "unparsable"  # the message for a line that did not parse
 # Options that steer the file reader rather than the per-line parser.
 _ALIASES = {"integer": "int", "long": "bigint", "short": "smallint", "byte": "tinyint"}
 _FILE_OPTIONS = {"header", "encoding", "charset", "inferSchema", "enforceSchema", "multiLine", "lineSep"}
@@ -134,7 +134,7 @@ def _read_group(
         *[F.col(c).try_cast(source.columns[c]).alias(c) if c in typed_columns else F.col(c) for c in columns],
         F.struct(
             F.col(_CORRUPT).alias(_CORRUPT),
-            F.lit(_unparsable(source, columns)).alias(_EXPECTED),
+            F.lit(_unparsable(source, columns)).alias(_UNPARSABLE),
             *[F.col(c).alias(c) for c in typed_columns],
         ).alias(CHECKS),
         RAW, "_path",
@@ -157,7 +157,7 @@ def is_bad() -> Column:
 def reason(source: SourceConfig) -> Column:
     """Why a bad record (on `read_batch`'s result) is quarantined: an unparsable line, else each
     wrong type and missing value, in the declared column order."""
-    unparsable = F.when(F.col(f"{CHECKS}.{_CORRUPT}").isNotNull(), F.col(f"{CHECKS}.{_EXPECTED}"))
+    unparsable = F.when(F.col(f"{CHECKS}.{_CORRUPT}").isNotNull(), F.col(f"{CHECKS}.{_UNPARSABLE}"))
     problems = [F.when(check, message) for check, message in _problems(source)]
     return F.coalesce(unparsable, F.nullif(F.concat_ws("; ", *problems), F.lit("")))
 
