@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import astuple, dataclass
 
 from pyspark.sql import SparkSession
 from pyspark.sql.types import DateType, LongType, StringType, StructField, StructType, TimestampType
 
 from modelscale.delta import CommitResult, Lakehouse, Txn
+from modelscale.local_frames import rows_frame
 
 TABLE = "ingest_log"
 
@@ -67,7 +68,7 @@ def known_checksums(lakehouse: Lakehouse, paths: list[str]) -> dict[tuple[str, s
 
 def record(spark: SparkSession, lakehouse: Lakehouse, entries: list[LogEntry], txn: Txn) -> CommitResult:
     """Append the run's entries (idempotent through ``txn``)."""
-    df = spark.createDataFrame([tuple(asdict(e).values()) for e in entries], SCHEMA)
+    df = rows_frame(spark, [astuple(e) for e in entries], SCHEMA)
     return lakehouse.append(TABLE, df, txn=txn)
 
 

@@ -9,6 +9,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import (BooleanType, DateType, DoubleType, LongType, StringType, StructField, StructType,
                                TimestampType)
 
+from modelscale.local_frames import rows_frame
+
 FEATURE_DRIFT, PREDICTION_DRIFT, PERFORMANCE = "feature_drift", "prediction_drift", "performance"
 
 SCHEMA = StructType([
@@ -55,4 +57,4 @@ class Measure:
 
 def to_frame(spark: SparkSession, measures: list[Measure]) -> DataFrame:
     """The measures as a DataFrame of the table's schema."""
-    return spark.createDataFrame([astuple(m) for m in measures], SCHEMA)
+    return rows_frame(spark, [astuple(m) for m in measures], SCHEMA)

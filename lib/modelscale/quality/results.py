@@ -10,6 +10,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import (BooleanType, DateType, DoubleType, LongType, StringType, StructField, StructType,
                                TimestampType)
 
+from modelscale.local_frames import rows_frame
+
 if TYPE_CHECKING:  # Outcome pulls in GX: readers of dq_results (the gate) must not pay for it
     from modelscale.delta import CommitResult, Lakehouse
     from modelscale.quality.outcome import Outcome
@@ -52,7 +54,7 @@ def append_results(spark: SparkSession, lakehouse: Lakehouse, rows: list[tuple[A
 
 
 def results_frame(spark: SparkSession, rows: list[tuple[Any, ...]]) -> DataFrame:
-    return spark.createDataFrame(rows, SCHEMA)
+    return rows_frame(spark, rows, SCHEMA)
 
 
 def _text(value: Any) -> str | None:
