@@ -83,7 +83,8 @@ def test_rows_lost_between_split_and_write_fail_the_batch(home: Path, run_ingest
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     write_events(home, D1, "1,a,1.0", "2,b,oops")
     split = job.quarantined
-    monkeypatch.setattr(job, "quarantined", lambda parsed, source: split(parsed, source).limit(0))  # a split that drops rows
+    # a split that drops rows
+    monkeypatch.setattr(job, "quarantined", lambda parsed, source: split(parsed, source).limit(0))
     with pytest.raises(ConservationError, match="1 quarantined records were written, but bronze and quarantine "
                                                 "now hold 1 and 0"):
         run_ingest([D1])

@@ -12,12 +12,11 @@ from collections import defaultdict
 from typing import Any
 from urllib.parse import unquote
 
-import pyarrow as pa
 from deltalake import DeltaTable, Schema
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructField, StructType
+from pyspark.sql.types import StringType, StructField, StructType
 
 from modelscale.caching import release
 from modelscale.catalog import TableRef
@@ -28,6 +27,7 @@ from modelscale.delta.rs.scan import scan
 from modelscale.delta.rs.source import NAME, DeltaRsDataSource
 from modelscale.delta.schema import constraints_of, enforce, holds
 from modelscale.errors import ConcurrentWriteError, SchemaMismatchError, TableError
+from modelscale.local_frames import rows_frame
 
 _ERRORS: dict[str, type[TableError]] = {
     "ConcurrentWriteError": ConcurrentWriteError,
@@ -205,9 +205,7 @@ class DeltaRsEngine:
         schema = log.spark_schema(table)
         values = list({values_of(e) for e in entries})
         raw = [f"_v{i}" for i in range(len(partition_by))]
-        # from Arrow: a few times faster than from a list of tuples (serialised row by row)
-        frame = self._spark.createDataFrame(pa.table({r: pa.array([v[i] for v in values], pa.string())
-                                                      for i, r in enumerate(raw)}))
+        frame = rows_frame(self._spark, values, StructType([StructField(r, StringType()) for r in raw]))
         typed = frame.select(*raw, *[F.col(r).cast(schema[c].dataType).alias(c)
                                      for r, c in zip(raw, partition_by, strict=True)])
         try:
