@@ -61,6 +61,26 @@ def test_timestamp_partitions_and_stats_prune(spark, rs_lake):
     assert [r.id for r in got.collect()] == [2] and len(got.inputFiles()) == 1
 
 
+def test_unpartitioned_writes_use_sparks_parquet_writer_with_int64_timestamps_and_stats(spark, rs_lake):
+    import pyarrow.parquet as pq
+
+    lake = rs_lake(t={})
+    df = spark.range(0, 6, numPartitions=2).select("id", F.timestamp_seconds(F.col("id") * 3600).alias("ts"))
+    assert lake.append("t", df.where("id < 3")).files_added == 1  # the other task's rows: none, so no file
+    lake.append("t", df.where("id >= 3"))
+    adds = pa.table(DeltaTable(lake.location("t")).get_add_actions(flatten=True)).to_pylist()
+    # one folder per write, and nothing in it besides the committed files
+    folders = sorted({a["path"].split("/")[0] for a in adds})
+    assert len(folders) == 2 and all(f.startswith("write-") for f in folders)
+    assert sorted(str(p.relative_to(lake.location("t"))) for f in folders
+                  for p in (Path(lake.location("t")) / f).iterdir()) == sorted(a["path"] for a in adds)
+    column = pq.read_metadata(Path(lake.location("t")) / adds[0]["path"]).schema.column(1)
+    assert (column.physical_type, column.logical_type.type) == ("INT64", "TIMESTAMP")
+    assert sorted((a["num_records"], a["min.id"], a["max.ts"].hour) for a in adds) == [(3, 0, 2), (3, 3, 5)]
+    got = lake.read("t", where="id >= 4")
+    assert sorted(r.id for r in got.collect()) == [4, 5] and len(got.inputFiles()) == 1
+
+
 def test_files_roll_at_target_size_with_bounded_open_writers(spark, rs_lake):
     lake = rs_lake(target_file_size_mb=1, max_open_files_per_task=1, t=dict(partition_by=["p"]))
     df = spark.range(0, 400_000, numPartitions=1).select(

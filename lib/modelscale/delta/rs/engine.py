@@ -9,6 +9,7 @@ import math
 import os
 import uuid
 from collections import defaultdict
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import unquote
 
@@ -21,7 +22,7 @@ from pyspark.sql.types import StringType, StructField, StructType
 from modelscale.caching import release
 from modelscale.catalog import TableRef
 from modelscale.delta.model import OPERATION_KEY, CommitResult, TableInfo, Txn
-from modelscale.delta.rs import cdf, log, storage
+from modelscale.delta.rs import cdf, log, spark_files, storage
 from modelscale.delta.rs import merge as merge_plan
 from modelscale.delta.rs.scan import scan
 from modelscale.delta.rs.source import NAME, DeltaRsDataSource
@@ -36,6 +37,9 @@ _ERRORS: dict[str, type[TableError]] = {
 }
 
 
+WRITE_FOLDER_PREFIX = "write-"  # an unpartitioned table's files: one folder per write under the root
+
+
 class DeltaRsEngine:
     """Delta tables on paths/URIs without the Delta jars."""
 
@@ -47,6 +51,7 @@ class DeltaRsEngine:
         self._target_bytes = target_file_size_mb * 1024 * 1024
         self._max_open = max_open_files_per_task
         spark.dataSource.register(DeltaRsDataSource)
+        spark.conf.set(*spark_files.TIMESTAMP_CONF)
 
     # ------------------------------------------------------------------ table state
 
@@ -230,11 +235,12 @@ class DeltaRsEngine:
                     removes: list[log.FileEntry], txn: Txn | None, new_columns: list[StructField],
                     metadata: dict[str, str], *, data_change: bool = True,
                     create: dict[str, Any] | None = None) -> CommitResult:
-        """Run ``df`` through the data source; its commit makes one Delta commit (see source.py).
+        """Write ``df``'s files and make one Delta commit of them plus ``removes``.
 
         ``table`` is None only with ``create`` (schema JSON, partition_by, configuration): the commit
-        then creates the table with the job's files. Each task's rows are sorted by the partition
-        columns so a task writes one file per partition value (more only past the size limit).
+        then creates the table with the job's files. An unpartitioned table's files come from Spark's
+        parquet writer and the commit is made here; a partitioned table's go through the data source,
+        whose driver-side commit makes it (see source.py).
         """
         if table is None:
             assert create is not None
@@ -244,9 +250,7 @@ class DeltaRsEngine:
             if data_change:
                 log.refuse_unsupported_writes(table, root)
         write_id = uuid.uuid4().hex
-        plan_uri = storage.join(root, f"_modelscale/plans/{write_id}.json")
-        result_uri = storage.join(root, f"_modelscale/results/{write_id}.json")
-        storage.write_json(plan_uri, {
+        plan = {
             "write_id": write_id,
             "operation": operation,
             "read_version": table.version() if table is not None else None,
@@ -256,18 +260,40 @@ class DeltaRsEngine:
             "txn": {"app_id": txn.app_id, "version": txn.version} if txn else None,
             "metadata": metadata,
             "add_columns": StructType(new_columns).json() if new_columns else None,
-        })
+        }
         if partition_by:
-            df = df.sortWithinPartitions(*partition_by)
+            outcome = self._commit_through_source(ref, root, df.sortWithinPartitions(*partition_by), partition_by,
+                                                  plan)
+        else:
+            adds = spark_files.write(df, root, f"{WRITE_FOLDER_PREFIX}{write_id}", data_change=data_change)
+            try:
+                outcome = asdict(log.commit(root, plan, adds))
+            except BaseException:
+                storage.delete([storage.join(root, a["path"]) for a in adds])
+                raise
+        return CommitResult(ref.name, outcome["version"], outcome["committed"], operation,
+                            rows_written=outcome["rows_written"], files_added=outcome["files_added"],
+                            files_removed=outcome["files_removed"])
+
+    def _commit_through_source(self, ref: TableRef, root: str, df: DataFrame, partition_by: list[str],
+                               plan: dict[str, Any]) -> dict[str, Any]:
+        """Run ``df`` through the ``modelscale_delta`` source with ``plan``; the commit's outcome.
+
+        Each task's rows arrive sorted by the partition columns, so a task writes one file per
+        partition value (more only past the size limit).
+        """
+        plan_uri = storage.join(root, f"_modelscale/plans/{plan['write_id']}.json")
+        result_uri = storage.join(root, f"_modelscale/results/{plan['write_id']}.json")
+        storage.write_json(plan_uri, plan)
         _activate(self._spark)
         try:
             (df.write.format(NAME).mode("append")
              .option("path", root).option("plan", plan_uri).option("result", result_uri)
              .option("partition_by", json.dumps(partition_by))
              .option("target_bytes", str(self._target_bytes)).option("max_open", str(self._max_open))
-             .option("data_change", str(data_change).lower())
+             .option("data_change", str(plan["data_change"]).lower())
              .save())
-            outcome = storage.read_json(result_uri) or {}
+            return storage.read_json(result_uri) or {}
         except Exception as exc:
             failure = (storage.read_json(result_uri) or {}).get("error")
             if failure is None:
@@ -275,12 +301,9 @@ class DeltaRsEngine:
             known = _ERRORS.get(failure["kind"])
             if known is not None:
                 raise known(failure["message"]) from exc
-            raise TableError(f"table {ref.name}: {operation} commit failed: {failure['message']}") from exc
+            raise TableError(f"table {ref.name}: {plan['operation']} commit failed: {failure['message']}") from exc
         finally:
             storage.delete([plan_uri, result_uri])
-        return CommitResult(ref.name, outcome["version"], outcome["committed"], operation,
-                            rows_written=outcome["rows_written"], files_added=outcome["files_added"],
-                            files_removed=outcome["files_removed"])
 
 
 def _activate(spark: SparkSession) -> None:

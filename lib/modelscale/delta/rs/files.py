@@ -157,17 +157,22 @@ class PartitionedFileWriter:
             return
         assert f.writer is not None  # a file is only opened to write a non-empty row group
         f.writer.close()
-        meta = f.writer.writer.metadata
         size = f.stream.tell()
         f.stream.close()
-        self._actions.append({
-            "path": f.rel_path,
-            "size": size,
-            "partition_values": f.values,
-            "modification_time": int(time.time() * 1000),
-            "data_change": self._data_change,
-            "stats": json.dumps(footer_stats(meta)),
-        })
+        self._actions.append(add_action(f.rel_path, size, f.values, f.writer.writer.metadata, self._data_change))
+
+
+def add_action(rel_path: str, size: int, values: dict[str, str | None], meta: pq.FileMetaData,
+               data_change: bool) -> dict[str, Any]:
+    """The add-action data (`log.commit`'s input) of one finished file, its stats from the footer."""
+    return {
+        "path": rel_path,
+        "size": size,
+        "partition_values": values,
+        "modification_time": int(time.time() * 1000),
+        "data_change": data_change,
+        "stats": json.dumps(footer_stats(meta)),
+    }
 
 
 def footer_stats(meta: pq.FileMetaData) -> dict[str, Any]:

@@ -44,3 +44,12 @@ def delete(uris: list[str]) -> None:
             fs.delete_file(path)
         except FileNotFoundError:
             pass
+
+
+def delete_dir(uri: str) -> None:
+    """Delete a folder and everything in it, ignoring one already gone."""
+    fs, path = filesystem(uri)
+    try:
+        fs.delete_dir(path)
+    except FileNotFoundError:
+        pass
