@@ -111,12 +111,12 @@ def test_invalid_yaml_and_unknown_env_and_pipeline(home: Path, conf: Path) -> No
 
 def test_catalog_resolves_paths_locally_and_names_on_databricks(home: Path) -> None:
     local = load_config("local", "flights_delay", REPO_CONF)
-    ref = Catalog(local.settings, local.pipeline).table("flights")
-    assert ref.location == f"{home}/lakehouse/silver/flights"
+    ref = Catalog(local.settings, local.pipeline).table("features")
+    assert ref.location == f"{home}/lakehouse/gold/features"
     assert ref.partition_by == ["flight_date"] and not ref.is_catalog_name
     dbx = load_config("databricks", "flights_delay", REPO_CONF)
-    ref = Catalog(dbx.settings, dbx.pipeline).table("flights")
-    assert ref.location == "main.modelscale.flights" and ref.is_catalog_name
+    ref = Catalog(dbx.settings, dbx.pipeline).table("features")
+    assert ref.location == "main.modelscale.features" and ref.is_catalog_name
     with pytest.raises(ConfigError, match=r"table 'flihgts' is not declared.*declared: airlines"):
         Catalog(local.settings, local.pipeline).table("flihgts")
 

@@ -31,7 +31,7 @@ def write(df: DataFrame, root: str, folder: str, *, data_change: bool) -> list[d
     """
     uri = storage.join(root, folder)
     try:
-        (df.write.mode("errorifexists").option("compression", "snappy")
+        (df.write.mode("error").option("compression", "snappy")
          .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false").parquet(uri))
     except BaseException:
         storage.delete_dir(uri)
