@@ -11,7 +11,7 @@ from chispa import assert_df_equality
 from deltalake import DeltaTable, Schema, write_deltalake
 from pyspark.sql import functions as F
 
-from modelscale.delta import select_engine
+from modelscale.delta import Txn, select_engine
 from modelscale.delta.rs.files import footer_stats
 from modelscale.errors import ConfigError, TableError
 
@@ -79,6 +79,21 @@ def test_unpartitioned_writes_use_sparks_parquet_writer_with_int64_timestamps_an
     assert sorted((a["num_records"], a["min.id"], a["max.ts"].hour) for a in adds) == [(3, 0, 2), (3, 3, 5)]
     got = lake.read("t", where="id >= 4")
     assert sorted(r.id for r in got.collect()) == [4, 5] and len(got.inputFiles()) == 1
+
+
+def test_unpartitioned_write_that_commits_nothing_leaves_no_folder(spark, rs_lake):
+    lake = rs_lake(t={})
+    lake.append("t", spark.range(2))
+    assert not lake.append("t", spark.range(0)).committed
+    engine, ref, txn = lake.engine, lake.catalog.table("t"), Txn("retry", 1)
+
+    def write_with_txn():  # the engine itself, not Lakehouse, which would skip the retry before writing
+        return engine.write(ref, spark.range(1), overwrite=False, replace_where=None, txn=txn, new_columns=[],
+                            metadata={})
+
+    first, retry = write_with_txn(), write_with_txn()
+    assert (first.committed, retry.committed, lake.version("t"), lake.read("t").count()) == (True, False, 1, 3)
+    assert len([p for p in Path(lake.location("t")).iterdir() if p.name.startswith("write-")]) == 2
 
 
 def test_files_roll_at_target_size_with_bounded_open_writers(spark, rs_lake):

@@ -265,12 +265,7 @@ class DeltaRsEngine:
             outcome = self._commit_through_source(ref, root, df.sortWithinPartitions(*partition_by), partition_by,
                                                   plan)
         else:
-            adds = spark_files.write(df, root, f"{WRITE_FOLDER_PREFIX}{write_id}", data_change=data_change)
-            try:
-                outcome = asdict(log.commit(root, plan, adds))
-            except BaseException:
-                storage.delete([storage.join(root, a["path"]) for a in adds])
-                raise
+            outcome = _commit_spark_files(root, df, plan)
         return CommitResult(ref.name, outcome["version"], outcome["committed"], operation,
                             rows_written=outcome["rows_written"], files_added=outcome["files_added"],
                             files_removed=outcome["files_removed"])
@@ -304,6 +299,23 @@ class DeltaRsEngine:
             raise TableError(f"table {ref.name}: {plan['operation']} commit failed: {failure['message']}") from exc
         finally:
             storage.delete([plan_uri, result_uri])
+
+
+def _commit_spark_files(root: str, df: DataFrame, plan: dict[str, Any]) -> dict[str, Any]:
+    """Write ``df`` with Spark's parquet writer into the write's own folder and commit its files; the
+    outcome. The folder is removed when nothing was committed (no rows, Txn already in the table, a
+    failed commit), unless the log holds the write after all."""
+    folder = f"{WRITE_FOLDER_PREFIX}{plan['write_id']}"
+    adds = spark_files.write(df, root, folder, data_change=plan["data_change"])
+    try:
+        outcome = asdict(log.commit(root, plan, adds))
+    except BaseException:
+        if not log.landed(root, plan["write_id"]):
+            storage.delete_dir(storage.join(root, folder))
+        raise
+    if not outcome["committed"]:
+        storage.delete_dir(storage.join(root, folder))
+    return outcome
 
 
 def _activate(spark: SparkSession) -> None:

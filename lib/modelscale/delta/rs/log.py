@@ -201,11 +201,23 @@ def _create(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outc
 
 def _committed_version(root: str, write_id: str) -> int:
     """The version our commit landed at (delta-rs may have rebased it past concurrent commits)."""
-    table = DeltaTable(root)
-    for entry in table.history(limit=50):
+    version = _version_of(root, write_id)
+    return DeltaTable(root).version() if version is None else version
+
+
+def landed(root: str, write_id: str) -> bool:
+    """Whether a recent commit of the table at ``root`` is the write ``write_id`` (its files are live)."""
+    try:
+        return _version_of(root, write_id) is not None
+    except TableNotFoundError:
+        return False
+
+
+def _version_of(root: str, write_id: str) -> int | None:
+    for entry in DeltaTable(root).history(limit=50):
         if entry.get(WRITE_ID_KEY) == write_id:
             return int(entry["version"])
-    return table.version()
+    return None
 
 
 def _num_records(add: dict[str, Any]) -> int:
