@@ -1,5 +1,6 @@
-"""The delta-rs engine: every operation is a Spark job through the ``modelscale_delta`` source
-plus one delta-rs commit against the snapshot the job read."""
+"""The delta-rs engine: every write is one Spark job writing parquet files (Spark's own writer for an
+unpartitioned table, the ``modelscale_delta`` source for a partitioned one) plus one delta-rs commit
+against the snapshot the job read."""
 
 from __future__ import annotations
 
