@@ -303,21 +303,24 @@ def test_where_prunes_files(spark, lakehouse):
     assert len(by_stats.inputFiles()) == 1 and by_stats.count() == 10
 
 
-def test_optimize_compacts_and_vacuum_removes(spark, lakehouse):
-    lake = lakehouse(t=dict(partition_by=["part"]))
+@pytest.mark.parametrize(("partition_by", "compacted", "kept"), [(["part"], 3, 1), ([], 4, 0)],
+                         ids=["partitioned", "unpartitioned"])
+def test_optimize_compacts_and_vacuum_removes(spark, lakehouse, partition_by, compacted, kept):
+    """Partitioned: part a's 3 files become 1, b's single file stays. Unpartitioned: all 4 become 1."""
+    lake = lakehouse(t=dict(partition_by=partition_by))
     for i in range(3):
         lake.append("t", sample(spark, range(i * 10, i * 10 + 10), "a"))
     lake.append("t", sample(spark, range(50, 52), "b"))
     before = lake.read("t")
     expected = spark.createDataFrame(before.collect(), before.schema)
     result = lake.optimize("t")
-    assert result.committed and result.files_removed == 3 and result.files_added == 1
-    assert lake.info("t").num_files == 2
+    assert result.committed and result.files_removed == compacted and result.files_added == 1
+    assert lake.info("t").num_files == 1 + kept
     same(lake.read("t"), expected)
     assert len(_parquet_files(lake.location("t"))) == 5
     removed = lake.vacuum("t", retention_hours=0)
-    assert len(removed) == 3
-    assert len(_parquet_files(lake.location("t"))) == 2
+    assert len(removed) == compacted
+    assert len(_parquet_files(lake.location("t"))) == 1 + kept
     same(lake.read("t"), expected)
     assert not lake.optimize("t").committed
 
