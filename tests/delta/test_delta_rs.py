@@ -205,3 +205,39 @@ def test_writes_from_another_thread_find_the_data_source(spark, rs_lake):
     thread.start()
     thread.join()
     assert outcome == [5]
+
+
+def test_a_commit_that_landed_keeps_its_files_when_reporting_fails(spark, rs_lake, monkeypatch):
+    from modelscale.delta.rs import log
+
+    lake = rs_lake(t={})
+    lake.append("t", spark.range(2))
+
+    def lost(root: str, write_id: str) -> int:
+        raise OSError("connection reset while reading the history")
+
+    monkeypatch.setattr(log, "_committed_version", lost)
+    with pytest.raises(OSError, match="connection reset"):
+        lake.append("t", spark.range(2, 5))
+    monkeypatch.undo()
+    assert lake.version("t") == 1 and sorted(r.id for r in lake.read("t").collect()) == [0, 1, 2, 3, 4]
+
+
+def test_data_source_abort_keeps_the_files_of_a_write_the_log_holds(spark, rs_lake):
+    from modelscale.delta.rs.log import WRITE_ID_KEY
+    from modelscale.delta.rs.source import DeltaRsWriter, FilesWritten
+
+    lake = rs_lake(t=dict(partition_by=["p"]))
+    lake.append("t", spark.range(4).select("id", (F.col("id") % 2).cast("string").alias("p")))
+    root = lake.location("t")
+    write_id = DeltaTable(root).history(1)[0][WRITE_ID_KEY]
+    adds = [{"path": p} for p in pa.table(DeltaTable(root).get_add_actions(flatten=True))["path"].to_pylist()]
+
+    def writer(write_id: str) -> DeltaRsWriter:
+        return DeltaRsWriter({"path": root, "plan": "", "result": "", "write_id": write_id, "target_bytes": "1",
+                              "max_open": "1"})
+
+    writer(write_id).abort([FilesWritten(adds)])  # the commit landed: its files are live
+    assert lake.read("t").count() == 4
+    writer("another-write").abort([FilesWritten(adds)])  # a write that never landed: its files go
+    assert not any((Path(root) / a["path"]).exists() for a in adds)

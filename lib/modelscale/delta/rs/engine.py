@@ -285,6 +285,7 @@ class DeltaRsEngine:
         try:
             (df.write.format(NAME).mode("append")
              .option("path", root).option("plan", plan_uri).option("result", result_uri)
+             .option("write_id", plan["write_id"])
              .option("partition_by", json.dumps(partition_by))
              .option("target_bytes", str(self._target_bytes)).option("max_open", str(self._max_open))
              .option("data_change", str(plan["data_change"]).lower())

@@ -4,7 +4,8 @@ Tasks stream Arrow batches into files (`files.PartitionedFileWriter`) and return
 actions; a failing task deletes its own files. The driver-side ``commit`` reads the write's plan
 (a JSON file the engine wrote: operation, read version, removes, Txn, metadata, columns to add),
 makes ONE delta-rs commit and leaves the outcome (or the error) in a result file for the engine.
-``abort`` deletes the files of every task that finished.
+``abort`` deletes the files of every task that finished, unless the log holds the write (a commit
+that landed and then failed to report back).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ class FilesWritten(WriterCommitMessage):
 
 
 class DeltaRsDataSource(DataSource):
-    """Options: path, plan, result (URIs), partition_by (JSON list), target_bytes, max_open, data_change."""
+    """Options: path, plan, result (URIs), write_id, partition_by (JSON list), target_bytes, max_open,
+    data_change."""
 
     @classmethod
     def name(cls) -> str:
@@ -43,6 +45,7 @@ class DeltaRsWriter(DataSourceArrowWriter):
         self.root = options["path"]
         self.plan_uri = options["plan"]
         self.result_uri = options["result"]
+        self.write_id = options["write_id"]
         self.partition_by: list[str] = json.loads(options.get("partition_by", "[]"))
         self.target_bytes = int(options["target_bytes"])
         self.max_open = int(options["max_open"])
@@ -73,5 +76,7 @@ class DeltaRsWriter(DataSourceArrowWriter):
         storage.write_json(self.result_uri, asdict(outcome))
 
     def abort(self, messages: list[WriterCommitMessage | None]) -> None:
+        if log.landed(self.root, self.write_id):
+            return
         adds = [a for m in messages if isinstance(m, FilesWritten) for a in m.adds]
         storage.delete([storage.join(self.root, a["path"]) for a in adds])
