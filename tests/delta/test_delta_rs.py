@@ -108,6 +108,18 @@ def test_files_roll_at_target_size_with_bounded_open_writers(spark, rs_lake):
     assert lake.read("t").count() == 400_000 and lake.read("t", where="p = '1'").count() == 200_000
 
 
+def test_unpartitioned_files_roll_at_target_size_by_row_width(spark, rs_lake):
+    from modelscale.delta.rs.spark_files import row_bytes
+
+    lake = rs_lake(target_file_size_mb=1, t={})
+    df = spark.range(0, 400_000, numPartitions=1).select("id", F.rand(1).alias("x"))
+    assert row_bytes(df.schema) == 16  # so at most 65,536 rows per 1 MB file
+    assert lake.append("t", df).files_added == 7
+    adds = pa.table(DeltaTable(lake.location("t")).get_add_actions(flatten=True))
+    assert max(adds["num_records"].to_pylist()) == 65_536 and max(adds["size_bytes"].to_pylist()) < 1.1 * 1024 * 1024
+    assert lake.read("t").count() == 400_000
+
+
 def test_footer_stats_match_the_data(tmp_path):
     import pyarrow.parquet as pq
 

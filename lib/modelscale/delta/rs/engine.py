@@ -266,7 +266,7 @@ class DeltaRsEngine:
             outcome = self._commit_through_source(ref, root, df.sortWithinPartitions(*partition_by), partition_by,
                                                   plan)
         else:
-            outcome = _commit_spark_files(root, df, plan)
+            outcome = _commit_spark_files(root, df, plan, self._target_bytes)
         return CommitResult(ref.name, outcome["version"], outcome["committed"], operation,
                             rows_written=outcome["rows_written"], files_added=outcome["files_added"],
                             files_removed=outcome["files_removed"])
@@ -303,12 +303,12 @@ class DeltaRsEngine:
             storage.delete([plan_uri, result_uri])
 
 
-def _commit_spark_files(root: str, df: DataFrame, plan: dict[str, Any]) -> dict[str, Any]:
+def _commit_spark_files(root: str, df: DataFrame, plan: dict[str, Any], target_bytes: int) -> dict[str, Any]:
     """Write ``df`` with Spark's parquet writer into the write's own folder and commit its files; the
     outcome. The folder is removed when nothing was committed (no rows, Txn already in the table, a
     failed commit), unless the log holds the write after all."""
     folder = f"{WRITE_FOLDER_PREFIX}{plan['write_id']}"
-    adds = spark_files.write(df, root, folder, data_change=plan["data_change"])
+    adds = spark_files.write(df, root, folder, target_bytes=target_bytes, data_change=plan["data_change"])
     try:
         outcome = asdict(log.commit(root, plan, adds))
     except BaseException:

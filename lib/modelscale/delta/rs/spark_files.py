@@ -15,6 +15,8 @@ from typing import Any
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 from pyspark.sql import DataFrame
+from pyspark.sql.types import (ArrayType, BooleanType, ByteType, DataType, DateType, DecimalType, DoubleType, FloatType,
+                               IntegerType, LongType, MapType, ShortType, StructType, TimestampNTZType, TimestampType)
 
 from modelscale.delta.rs import storage
 from modelscale.delta.rs.files import add_action
@@ -24,19 +26,43 @@ TIMESTAMP_CONF = ("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
 _FOOTER_THREADS = 8
 
 
-def write(df: DataFrame, root: str, folder: str, *, data_change: bool) -> list[dict[str, Any]]:
+def write(df: DataFrame, root: str, folder: str, *, target_bytes: int, data_change: bool) -> list[dict[str, Any]]:
     """Write ``df`` as parquet files into ``root/folder``; their add-action data (empty files dropped).
 
-    If the job fails, Spark's committer has published nothing, and the folder is removed.
+    Spark rolls files by row count only: a file holds at most ``target_bytes`` worth of rows at their
+    estimated uncompressed width (see `row_bytes`), so files stay about that size or smaller. If the
+    job fails, Spark's committer has published nothing, and the folder is removed.
     """
     uri = storage.join(root, folder)
     try:
         (df.write.mode("error").option("compression", "snappy")
+         .option("maxRecordsPerFile", str(max(1, target_bytes // row_bytes(df.schema))))
          .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false").parquet(uri))
     except BaseException:
         storage.delete_dir(uri)
         raise
     return _adds(root, folder, data_change)
+
+
+_FIXED_BYTES = {BooleanType: 1, ByteType: 1, ShortType: 2, IntegerType: 4, FloatType: 4, DateType: 4, LongType: 8,
+                DoubleType: 8, TimestampType: 8, TimestampNTZType: 8, DecimalType: 16}
+_VARIABLE_BYTES = 32  # a string or binary value, an array or map: unknown before the write, so a typical size
+_NESTED_ELEMENTS = 4
+
+
+def row_bytes(schema: StructType) -> int:
+    """An estimate of one row's uncompressed width in bytes."""
+    return max(1, sum(_value_bytes(f.dataType) for f in schema.fields))
+
+
+def _value_bytes(data_type: DataType) -> int:
+    if isinstance(data_type, StructType):
+        return row_bytes(data_type)
+    if isinstance(data_type, ArrayType):
+        return _NESTED_ELEMENTS * _value_bytes(data_type.elementType)
+    if isinstance(data_type, MapType):
+        return _NESTED_ELEMENTS * (_value_bytes(data_type.keyType) + _value_bytes(data_type.valueType))
+    return _FIXED_BYTES.get(type(data_type), _VARIABLE_BYTES)
 
 
 def _adds(root: str, folder: str, data_change: bool) -> list[dict[str, Any]]:
