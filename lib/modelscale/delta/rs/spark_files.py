@@ -68,17 +68,21 @@ def _value_bytes(data_type: DataType) -> int:
 def _adds(root: str, folder: str, data_change: bool) -> list[dict[str, Any]]:
     fs, path = storage.filesystem(storage.join(root, folder))
     listed = [i for i in fs.get_file_info(pafs.FileSelector(path)) if i.type == pafs.FileType.File]
-    found = [i for i in listed if i.base_name.endswith(".parquet") and i.base_name[0] not in "._"]
-    # Hadoop's local file system leaves a checksum file beside each file; vacuum would never remove it.
-    storage.delete([storage.join(root, f"{folder}/{i.base_name}") for i in listed if i.base_name.endswith(".crc")])
+    for info in listed:  # Hadoop's local file system leaves a checksum file beside each file; vacuum never would
+        if info.base_name.endswith(".crc"):
+            fs.delete_file(info.path)
 
     def footer(info: pafs.FileInfo) -> tuple[pafs.FileInfo, pq.FileMetaData]:
         with fs.open_input_file(info.path) as f:
             return info, pq.read_metadata(f)
 
+    found = [i for i in listed if i.base_name.endswith(".parquet") and i.base_name[0] not in "._"]
     with ThreadPoolExecutor(max_workers=_FOOTER_THREADS) as pool:
         footers = list(pool.map(footer, found))
-    empty = [storage.join(root, f"{folder}/{info.base_name}") for info, meta in footers if meta.num_rows == 0]
-    storage.delete(empty)
-    return [add_action(f"{folder}/{info.base_name}", info.size, {}, meta, data_change)
-            for info, meta in footers if meta.num_rows > 0]
+    adds = []
+    for info, meta in footers:
+        if meta.num_rows == 0:  # Spark writes one schema-only file for a frame without rows
+            fs.delete_file(info.path)
+        else:
+            adds.append(add_action(f"{folder}/{info.base_name}", info.size, {}, meta, data_change))
+    return adds
