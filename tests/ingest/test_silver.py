@@ -55,6 +55,17 @@ def test_dedupe_keeps_latest_by_rule(spark: SparkSession) -> None:
                        ignore_row_order=True)
 
 
+def test_dedupe_treats_missing_keys_as_equal_and_skips_unique_batches(spark: SparkSession) -> None:
+    schema = "a string, b int, _source_file string"
+    df = spark.createDataFrame(
+        [(None, 1, "f1"), (None, 2, "f1"), (None, None, "f1"), (None, None, "f2"), ("x", 1, "f1")], schema)
+    got = dedupe(df, ["a", "b"], DedupeRule(order_by=["_source_file"]))
+    assert_df_equality(got, spark.createDataFrame(
+        [(None, 1, "f1"), (None, 2, "f1"), (None, None, "f2"), ("x", 1, "f1")], schema), ignore_row_order=True)
+    unique = df.where("b IS NOT NULL")
+    assert dedupe(unique, ["a", "b"], None) is unique  # no repeat: no ranking added to the plan
+
+
 def test_unknown_transform_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="sources.events.silver_transform: unknown transform 'nope'"):
         transform_for("events", EVENTS.model_copy(update={"silver_transform": "nope"}))
