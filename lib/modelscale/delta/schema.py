@@ -68,9 +68,15 @@ def constraints_of(properties: dict[str, str]) -> dict[str, str]:
 
 
 def enforce(df: DataFrame, schema: StructType, checks: dict[str, str], table: str) -> DataFrame:
-    """Fail the job (no extra scan) on a NULL in a NOT NULL column or a row violating a CHECK."""
+    """Fail the job (no extra scan) on a NULL in a NOT NULL column or a row violating a CHECK.
+
+    A column ``df`` itself declares non-nullable (a literal, say) is not checked: Spark has proven it,
+    and pushing that check down a large uncached plan costs its optimizer seconds.
+    """
+    proven = {f.name for f in df.schema.fields if not f.nullable}
     rules: list[tuple[str | Column, str]] = [
-        (F.col(f.name).isNotNull(), f"NOT NULL column {f.name} got a null") for f in schema.fields if not f.nullable
+        (F.col(f.name).isNotNull(), f"NOT NULL column {f.name} got a null")
+        for f in schema.fields if not f.nullable and f.name not in proven
     ]
     rules += [(sql, f"CHECK constraint {name} ({sql}) is violated") for name, sql in checks.items()]
     for condition, what in rules:
