@@ -85,8 +85,24 @@ def test_rows_lost_between_split_and_write_fail_the_batch(home: Path, run_ingest
     split = job.quarantined
     # a split that drops rows
     monkeypatch.setattr(job, "quarantined", lambda parsed, source: split(parsed, source).limit(0))
-    with pytest.raises(ConservationError, match="1 quarantined records were written, but bronze and quarantine "
-                                                "now hold 1 and 0"):
+    with pytest.raises(ConservationError, match="file events/events_2013-01-01.csv: read 2 records but accepted 1 "
+                                                r"\+ quarantined 0 = 1"):
+        run_ingest([D1])
+
+
+def test_file_changed_after_it_was_fingerprinted_fails_the_batch(home: Path, run_ingest: Runner,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its records are counted when it is fingerprinted; bronze is written from what Spark reads later."""
+    path = write_events(home, D1, "1,a,1.0", "2,b,2.0")
+    read_batch = job.read_batch
+
+    def change_then_read(*args: object) -> object:
+        path.write_text(path.read_text(encoding="utf-8").replace("2,b,2.0", "       "), encoding="utf-8")
+        return read_batch(*args)
+
+    monkeypatch.setattr(job, "read_batch", change_then_read)
+    with pytest.raises(ConservationError, match=r"file events/events_2013-01-01.csv: read 2 records but accepted 1 "
+                                                r"\+ quarantined 0 = 1"):
         run_ingest([D1])
 
 

@@ -2,12 +2,19 @@
 
 Every source is planned first (files found, fingerprinted, checked against the ingest log and the
 declared columns), so a bad file fails the run before anything is written. The sources are then
-ingested side by side (they write disjoint tables); each source with new files is one batch: parsed once and cached, split into accepted and quarantined records,
-counted per file (rows read = accepted + quarantined), written to bronze and quarantine (replacing
-any rows of the same files a crashed run left), deduped and MERGEd into silver. The ``ingest_log``
-append comes last. Every write carries a `Txn` keyed by the batch id (a digest of the batch's
-files), so a rerun after a crash skips what already landed, and a rerun after success finds no new
-files and writes nothing.
+ingested side by side (they write disjoint tables); each source with new files is one batch:
+
+- its files are parsed and the accepted records written to bronze in one pass (nothing is cached,
+  however large the batch);
+- the records of each file are counted apart, without parsing (its lines, or its parquet rows);
+- a batch whose bronze rows fall short of that is parsed again for its bad records, the quarantine;
+- bronze and quarantine replace any rows of the same files a crashed run left;
+- per file, the rows the two tables now hold must be the records counted;
+- the batch's bronze rows are deduped and MERGEd into silver.
+
+The ``ingest_log`` append comes last. Every write carries a `Txn` keyed by the batch id (a digest of
+the batch's files), so a rerun after a crash skips what already landed, and a rerun after success
+finds no new files and writes nothing.
 """
 
 from __future__ import annotations
@@ -21,14 +28,13 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from modelscale.caching import cached
 from modelscale.config.models import SourceConfig
 from modelscale.delta import CommitResult, Lakehouse, Txn
 from modelscale.ingest import ingest_log
 from modelscale.ingest.ingest_log import LogEntry, sql_str
 from modelscale.ingest.landing import LandingFile, find_files
-from modelscale.ingest.quarantine import Counts, accepted, check_conservation, count_by_file, quarantined, total
-from modelscale.ingest.readers import BATCH_DATE, SOURCE_FILE, file_columns, read_batch
+from modelscale.ingest.quarantine import Counts, accepted, check_conservation, quarantined, total
+from modelscale.ingest.readers import BATCH_DATE, SOURCE_FILE, file_columns, read_batch, records_by_file
 from modelscale.ingest.silver import INGESTED_AT, to_silver, transform_for
 from modelscale.jobs.context import JobContext, JobResult, dates_span
 from modelscale.logs import get_logger, step
@@ -129,26 +135,32 @@ def ingest_source(ctx: JobContext, plan: SourcePlan) -> tuple[dict[str, Any], li
 
 
 def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
-    """Parse once, split, check conservation, write bronze, quarantine and silver."""
+    """Write bronze, then the quarantine when some record was bad; prove per file from the tables that every
+    record landed; then MERGE the batch's bronze rows into silver."""
     lh, src, batch_id = ctx.lakehouse, plan.source, plan.batch_id
     ingested_at = dt.datetime.now(dt.UTC)
     lineage = {INGESTED_AT: F.lit(ingested_at), BATCH_ID: F.lit(batch_id)}
     metadata = {"batch_id": batch_id, "run_id": ctx.run_id}
-    files_predicate = (
-        f"{BATCH_DATE} IN ({', '.join(sorted({f'DATE {sql_str(str(f.file_date))}' for f in plan.new_files}))}) "
-        f"AND {SOURCE_FILE} IN ({', '.join(sql_str(f.rel_path) for f in plan.new_files)})"
-    )
-    with cached(read_batch(ctx.spark, plan.name, src, plan.new_files)) as parsed:
-        per_file = count_by_file(parsed)
-        counts = total(per_file)
-        good = _bronze_columns(accepted(parsed).withColumns(lineage))
-        bad = quarantined(parsed, src).withColumns(lineage)
-        bronze = _replace(lh, src.bronze_table, good, counts.accepted, files_predicate, batch_id, metadata,
-                          src.allow_schema_evolution)
-        quar = _replace(lh, src.quarantine, bad, counts.quarantined, files_predicate, batch_id, metadata, False)
-        _check_landed(lh, f"source {plan.name} batch {batch_id}", counts,
-                      {src.bronze_table: bronze, src.quarantine: quar}, files_predicate)
-        silver = _upsert(lh, src, to_silver(good, plan.name, src), batch_id, metadata) if counts.accepted else None
+    files_predicate = _files_predicate(plan.new_files)
+    parsed = read_batch(ctx.spark, plan.name, src, plan.new_files)
+    bronze = _replace(lh, src.bronze_table, _bronze_columns(accepted(parsed).withColumns(lineage)), files_predicate,
+                      batch_id, metadata, src.allow_schema_evolution)
+    read = records_by_file(plan.name, src, plan.new_files)
+    good = _rows_by_file(lh, src.bronze_table, bronze.version, files_predicate)
+    quar = None
+    if sum(read.values()) > sum(good.values()):  # some records were bad: parse again for them
+        quar = _replace(lh, src.quarantine, quarantined(parsed, src).withColumns(lineage), files_predicate, batch_id,
+                        metadata, False)
+    bad = _rows_by_file(lh, src.quarantine, quar.version, files_predicate) if quar else {}
+    per_file = {f.rel_path: Counts(read.get(f.rel_path, 0), good.get(f.rel_path, 0), bad.get(f.rel_path, 0))
+                for f in plan.new_files}
+    for path, c in per_file.items():
+        check_conservation(f"source {plan.name} batch {batch_id} file {path}", c)
+    counts = total(per_file)
+    silver = None
+    if counts.accepted:
+        rows = lh.read(src.bronze_table, version=bronze.version, where=files_predicate)
+        silver = _upsert(lh, src, to_silver(rows, plan.name, src), batch_id, metadata)
     return [
         LogEntry(
             source=plan.name, path=f.rel_path, size=f.size, modified_at=f.mtime, checksum=f.checksum,
@@ -157,8 +169,14 @@ def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
             bronze_version=_version(bronze), quarantine_version=_version(quar), silver_version=_version(silver),
         )
         for f in plan.new_files
-        for c in [per_file.get(f.rel_path, Counts(0, 0, 0))]
+        for c in [per_file[f.rel_path]]
     ]
+
+
+def _files_predicate(files: list[LandingFile]) -> str:
+    """SQL selecting the rows of ``files`` (the date prunes the table's files by their stats)."""
+    dates = sorted({f"DATE {sql_str(str(f.file_date))}" for f in files})
+    return f"{BATCH_DATE} IN ({', '.join(dates)}) AND {SOURCE_FILE} IN ({', '.join(sql_str(f.rel_path) for f in files)})"
 
 
 def _bronze_columns(df: DataFrame) -> DataFrame:
@@ -167,11 +185,9 @@ def _bronze_columns(df: DataFrame) -> DataFrame:
     return df.select(*[c for c in df.columns if c not in tail], *tail)
 
 
-def _replace(lh: Lakehouse, table: str, df: DataFrame, rows: int, files_predicate: str, batch_id: str,
-             metadata: dict[str, str], evolve: bool) -> CommitResult | None:
-    """Write the batch's rows in place of any rows of the same files; None when there are none."""
-    if not rows:
-        return None
+def _replace(lh: Lakehouse, table: str, df: DataFrame, files_predicate: str, batch_id: str,
+             metadata: dict[str, str], evolve: bool) -> CommitResult:
+    """Write the batch's rows in place of any rows of the same files (a crashed run's)."""
     if not lh.exists(table):  # a new table holds nothing to replace
         return lh.append(table, df, txn=_txn(table, batch_id), metadata=metadata)
     return lh.overwrite(table, df, replace_where=files_predicate, txn=_txn(table, batch_id),
@@ -191,19 +207,12 @@ def _upsert(lh: Lakehouse, src: SourceConfig, rows: DataFrame, batch_id: str, me
                     merge_schema=src.allow_schema_evolution, metadata=metadata)
 
 
-def _check_landed(lh: Lakehouse, what: str, counts: Counts, writes: dict[str, CommitResult | None],
-                  files_predicate: str) -> None:
-    """The rows of the batch's files now in bronze and quarantine must be the rows read.
-
-    A commit that added files and removed none holds exactly the batch's rows, so its own row count
-    is the proof; otherwise (skipped by its Txn, or rows of a crashed attempt replaced) count them.
-    """
-    landed = [
-        0 if r is None else r.rows_written if r.committed and not r.files_removed
-        else lh.read(table, where=files_predicate).count()
-        for table, r in writes.items()
-    ]
-    check_conservation(what, counts, Counts(counts.read, *landed))
+def _rows_by_file(lh: Lakehouse, table: str, version: int | None, files_predicate: str) -> dict[str, int]:
+    """Rows per ``_source_file`` (one row per file of the batch reaches the driver)."""
+    if version is None:  # an empty write left no table
+        return {}
+    rows = lh.read(table, version=version, where=files_predicate).groupBy(SOURCE_FILE).count().collect()
+    return {r[SOURCE_FILE]: r["count"] for r in rows}
 
 
 def _versions(lh: Lakehouse, src: SourceConfig) -> dict[str, int | None]:

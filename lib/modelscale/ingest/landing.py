@@ -3,7 +3,9 @@
 A landing file carries its date in its name (``flights_2013-01-05.csv``). For the run dates
 ``D1..Dn`` an incremental source picks the files dated ``D1..Dn``; a snapshot source picks its
 latest snapshot dated on or before ``Dn``. Each picked file is read once on the driver to check it
-(readable, not empty, valid UTF-8 for text formats), take its SHA-256 and its header line.
+(readable, not empty, valid UTF-8 for text formats), take its SHA-256, its header line and, for a text
+format, the number of records it holds: counted apart from Spark's parse, so the ingest can prove
+that every record landed in bronze or the quarantine.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from modelscale.errors import InputDataError
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _CHUNK = 1 << 20
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # where Spark's text reader ends a line
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class LandingFile:
     mtime: dt.datetime
     checksum: str
     header_line: str | None
+    records: int | None  # text formats: lines that are neither blank nor the header line (see `RecordLines`)
 
     def header(self, source: SourceConfig) -> tuple[str, ...]:
         """The column names in the CSV header line, split with the source's separator and quote."""
@@ -78,11 +82,11 @@ def _no_date(path: Path) -> dt.date:
 
 
 def _inspect(path: Path, file_date: dt.date, root: Path, source: SourceConfig) -> LandingFile:
-    """Read the file once: checksum, emptiness, UTF-8 validity and header line."""
+    """Read the file once: checksum, emptiness, UTF-8 validity, header line and records."""
     text = source.format in ("csv", "json")
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
-    first_line = ""
+    lines = RecordLines(header=has_header(source))
     offset = 0
     try:
         stat = path.stat()
@@ -91,21 +95,19 @@ def _inspect(path: Path, file_date: dt.date, root: Path, source: SourceConfig) -
                 digest.update(chunk)
                 if text:
                     try:
-                        decoded = decoder.decode(chunk)
+                        lines.feed(decoder.decode(chunk))
                     except UnicodeDecodeError as exc:
                         raise InputDataError(
                             f"landing file {path} is not valid UTF-8: bad byte at offset {offset + exc.start}"
                         ) from None
-                    if "\n" not in first_line:
-                        first_line += decoded[: 1 << 16]
                 offset += len(chunk)
             if text:
-                decoder.decode(b"", final=True)
+                lines.feed(decoder.decode(b"", final=True), final=True)
     except UnicodeDecodeError:
         raise InputDataError(f"landing file {path} is not valid UTF-8: it ends inside a multi-byte character") from None
     except OSError as exc:
         raise InputDataError(f"cannot read landing file {path}: {exc.strerror or exc}") from None
-    if stat.st_size == 0 or (text and not first_line.strip()):
+    if stat.st_size == 0 or (text and lines.blank):
         raise InputDataError(f"landing file {path} is empty (expected at least a header line)")
     return LandingFile(
         path=path,
@@ -114,8 +116,36 @@ def _inspect(path: Path, file_date: dt.date, root: Path, source: SourceConfig) -
         size=stat.st_size,
         mtime=dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC),
         checksum=digest.hexdigest(),
-        header_line=first_line.splitlines()[0] if has_header(source) else None,
+        header_line=lines.first if has_header(source) else None,
+        records=lines.records if text else None,
     )
+
+
+class RecordLines:
+    """Counts the records of a text file fed in pieces: the lines Spark's text reader yields (ended by
+    ``\\n``, ``\\r\\n`` or ``\\r``) that are not blank (only spaces, as Spark's ``trim``) and, with a
+    ``header``, not equal to the first line. These are the lines `readers.read_batch` parses."""
+
+    def __init__(self, *, header: bool) -> None:
+        self._header = header
+        self._pending = ""
+        self.first: str | None = None
+        self.records = 0
+        self.blank = True  # no line with anything but whitespace yet
+
+    def feed(self, text: str, final: bool = False) -> None:
+        """Add the next piece of the file (``final`` for the last one)."""
+        *complete, self._pending = _LINE_BREAK.split(self._pending + text)
+        if final and self._pending:
+            complete.append(self._pending)
+        for line in complete:  # a \r\n split between two pieces adds a blank line: not a record
+            self.blank = self.blank and not line.strip()
+            if self.first is None:
+                self.first = line
+                if self._header:
+                    continue
+            if line.strip(" ") and not (self._header and line == self.first):
+                self.records += 1
 
 
 def has_header(source: SourceConfig) -> bool:

@@ -48,6 +48,12 @@ def read_batch(spark: SparkSession, name: str, source: SourceConfig, files: list
     return out.select(*source.columns, *extra, RAW, CHECKS, SOURCE_FILE, BATCH_DATE)
 
 
+def records_by_file(name: str, source: SourceConfig, files: list[LandingFile]) -> dict[str, int]:
+    """The records in each of ``files`` (by landing-relative path), counted apart from the parse: the
+    record lines counted when the file was fingerprinted (CSV, JSON lines), the rows in its footer (parquet)."""
+    return {f.rel_path: _parquet_rows(name, f) if f.records is None else f.records for f in files}
+
+
 def file_columns(name: str, source: SourceConfig, f: LandingFile) -> tuple[str, ...]:
     """The file's columns in file order, checked against the declared ones (schema drift)."""
     if source.format == "csv":
@@ -95,6 +101,15 @@ def _parquet_columns(name: str, source: SourceConfig, f: LandingFile) -> tuple[s
     return tuple(schema.names)
 
 
+def _parquet_rows(name: str, f: LandingFile) -> int:
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.read_metadata(f.path).num_rows)
+    except Exception as exc:  # pyarrow raises several types for a damaged footer
+        raise InputDataError(f"source {name!r}: file {f.path} is not a readable parquet file: {exc}") from None
+
+
 def _spark_type(type_name: str) -> str:
     """A declared type name as Spark spells it (``long`` is ``bigint``)."""
     return _ALIASES.get(type_name, type_name)
@@ -115,7 +130,7 @@ def _read_group(
         )
     else:
         lines = spark.read.text(paths).select(F.col("value").alias(RAW), F.col("_metadata.file_path").alias("_path"))
-        lines = lines.where(F.trim(RAW) != "")
+        lines = lines.where(F.trim(RAW) != "")  # the lines `landing.RecordLines` counts
         headers = {f.header_line for f in files if f.header_line is not None}
         if headers:
             lines = lines.where(~F.col(RAW).isin(*headers))
@@ -124,7 +139,10 @@ def _read_group(
                    for k, v in source.options.items() if k not in _FILE_OPTIONS}
         options |= {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
         parse = F.from_csv if source.format == "csv" else F.from_json
-        parsed = lines.select(RAW, "_path", parse(F.col(RAW), ddl, options).alias("r")).select(RAW, "_path", "r.*")
+        # A generator (one struct per line): a filter on the fields, such as `accepted`, stays above it. In a
+        # projection, Spark would push that filter below and parse the line again for every field it reads
+        # (a year of flights, uncached: 16 s instead of 1.5).
+        parsed = lines.select(RAW, "_path", F.inline(F.array(parse(F.col(RAW), ddl, options))))
     # Type each column once. A record is bad when a value did not cast, a required one is missing or the
     # line did not parse; only then are its raw line and the texts its reason quotes kept (in CHECKS).
     # The reason itself is built later, for quarantined records only: a projection that large would
