@@ -135,24 +135,25 @@ def ingest_source(ctx: JobContext, plan: SourcePlan) -> tuple[dict[str, Any], li
 
 
 def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
-    """Write bronze, then the quarantine when some record was bad; prove per file from the tables that every
-    record landed; then MERGE the batch's bronze rows into silver."""
+    """Write bronze, then the quarantine when some record was bad; prove per file that every record counted
+    landed in one of them; then MERGE the batch's bronze rows into silver."""
     lh, src, batch_id = ctx.lakehouse, plan.source, plan.batch_id
     ingested_at = dt.datetime.now(dt.UTC)
     lineage = {INGESTED_AT: F.lit(ingested_at), BATCH_ID: F.lit(batch_id)}
     metadata = {"batch_id": batch_id, "run_id": ctx.run_id}
     files_predicate = _files_predicate(plan.new_files)
+    read = records_by_file(plan.name, src, plan.new_files)
     parsed = read_batch(ctx.spark, plan.name, src, plan.new_files)
     bronze = _replace(lh, src.bronze_table, _bronze_columns(accepted(parsed).withColumns(lineage)), files_predicate,
                       batch_id, metadata, src.allow_schema_evolution)
-    read = records_by_file(plan.name, src, plan.new_files)
-    good = _rows_by_file(lh, src.bronze_table, bronze.version, files_predicate)
+    good = _landed(lh, src.bronze_table, bronze, files_predicate, read)
+    bad: dict[str, int] = {}
     quar = None
     if sum(read.values()) > sum(good.values()):  # some records were bad: parse again for them
         quar = _replace(lh, src.quarantine, quarantined(parsed, src).withColumns(lineage), files_predicate, batch_id,
                         metadata, False)
-    bad = _rows_by_file(lh, src.quarantine, quar.version, files_predicate) if quar else {}
-    per_file = {f.rel_path: Counts(read.get(f.rel_path, 0), good.get(f.rel_path, 0), bad.get(f.rel_path, 0))
+        bad = _landed(lh, src.quarantine, quar, files_predicate, {f: n - good.get(f, 0) for f, n in read.items()})
+    per_file = {f.rel_path: Counts(read[f.rel_path], good.get(f.rel_path, 0), bad.get(f.rel_path, 0))
                 for f in plan.new_files}
     for path, c in per_file.items():
         check_conservation(f"source {plan.name} batch {batch_id} file {path}", c)
@@ -207,11 +208,19 @@ def _upsert(lh: Lakehouse, src: SourceConfig, rows: DataFrame, batch_id: str, me
                     merge_schema=src.allow_schema_evolution, metadata=metadata)
 
 
-def _rows_by_file(lh: Lakehouse, table: str, version: int | None, files_predicate: str) -> dict[str, int]:
-    """Rows per ``_source_file`` (one row per file of the batch reaches the driver)."""
-    if version is None:  # an empty write left no table
+def _landed(lh: Lakehouse, table: str, result: CommitResult, files_predicate: str,
+            expected: dict[str, int]) -> dict[str, int]:
+    """Rows per ``_source_file`` of the batch that ``table`` holds as of ``result``'s commit.
+
+    A commit that only added files, holding as many rows (from their parquet footers) as ``expected``
+    in all, proves ``expected`` without a scan; otherwise (a crashed run's rows replaced, a write its
+    Txn skipped, a shortfall) the rows are counted. One row per file reaches the driver.
+    """
+    if result.committed and not result.files_removed and result.rows_written == sum(expected.values()):
+        return dict(expected)
+    if result.version is None:  # an empty write left no table
         return {}
-    rows = lh.read(table, version=version, where=files_predicate).groupBy(SOURCE_FILE).count().collect()
+    rows = lh.read(table, version=result.version, where=files_predicate).groupBy(SOURCE_FILE).count().collect()
     return {r[SOURCE_FILE]: r["count"] for r in rows}
 
 
