@@ -93,6 +93,20 @@ def test_record_lines_counted_on_the_driver_are_the_lines_spark_parses(spark: Sp
     assert _read(spark, home, [D1]).count() == 5
 
 
+def test_record_lines_hold_at_most_one_long_line_prefix(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(RecordLines, "LONG_LINE", 8)
+    lines = RecordLines(header=True)
+    for piece in ["id,", "a\n1,aaaaaa", "aaaaaaaa,1\n", " " * 20 + "\n", "  ", " " * 10 + "x", "\nid,a"]:
+        lines.feed(piece)
+        assert len(lines._line) <= 8
+    lines.feed("", final=True)
+    # the long record, the space-only line (not one), the line that ends in x, the repeated header (not one)
+    assert (lines.first, lines.records, lines.blank) == ("id,a", 2, False)
+    long_header = write_events(home, D1, header="id,name,amount" + " " * 10)
+    with pytest.raises(InputDataError, match=f"landing file {long_header}: its header line is longer than 8 "):
+        find_files(home / "landing", "events", EVENTS, [D1])
+
+
 def test_new_column_is_read_as_string_when_evolution_is_allowed(spark: SparkSession, home: Path) -> None:
     write_events(home, D1, "1,a,gate 4,1.5", header="id,name,gate,amount")
     source = EVENTS.model_copy(update={"allow_schema_evolution": True})

@@ -105,6 +105,8 @@ def _inspect(path: Path, file_date: dt.date, root: Path, source: SourceConfig) -
                 lines.feed(decoder.decode(b"", final=True), final=True)
     except UnicodeDecodeError:
         raise InputDataError(f"landing file {path} is not valid UTF-8: it ends inside a multi-byte character") from None
+    except ValueError as exc:  # from RecordLines
+        raise InputDataError(f"landing file {path}: {exc}") from None
     except OSError as exc:
         raise InputDataError(f"cannot read landing file {path}: {exc.strerror or exc}") from None
     if stat.st_size == 0 or (text and lines.blank):
@@ -124,28 +126,53 @@ def _inspect(path: Path, file_date: dt.date, root: Path, source: SourceConfig) -
 class RecordLines:
     """Counts the records of a text file fed in pieces: the lines Spark's text reader yields (ended by
     ``\\n``, ``\\r\\n`` or ``\\r``) that are not blank (only spaces, as Spark's ``trim``) and, with a
-    ``header``, not equal to the first line. These are the lines `readers.read_batch` parses."""
+    ``header``, not equal to the first line. These are the lines `readers.read_batch` parses.
+
+    At most `LONG_LINE` characters of a line are held: a longer line still counts as a record unless
+    blank, is never equal to the header, and as the header line is a ValueError."""
+
+    LONG_LINE = 1 << 20
 
     def __init__(self, *, header: bool) -> None:
         self._header = header
-        self._pending = ""
+        self._line = ""  # the line being read, up to LONG_LINE characters
+        self._long = False  # ... and it had more
+        self._visible = False  # ... and that part held something other than whitespace
+        self._spaced = False  # ... something other than spaces
         self.first: str | None = None
         self.records = 0
         self.blank = True  # no line with anything but whitespace yet
 
     def feed(self, text: str, final: bool = False) -> None:
         """Add the next piece of the file (``final`` for the last one)."""
-        *complete, self._pending = _LINE_BREAK.split(self._pending + text)
-        if final and self._pending:
-            complete.append(self._pending)
-        for line in complete:  # a \r\n split between two pieces adds a blank line: not a record
-            self.blank = self.blank and not line.strip()
-            if self.first is None:
-                self.first = line
-                if self._header:
-                    continue
-            if line.strip(" ") and not (self._header and line == self.first):
-                self.records += 1
+        *ended, rest = _LINE_BREAK.split(text)
+        for piece in ended:  # a \r\n split between two pieces adds a blank line: not a record
+            self._extend(piece)
+            self._end_line()
+        self._extend(rest)
+        if final and (self._line or self._long):
+            self._end_line()
+
+    def _extend(self, piece: str) -> None:
+        room = self.LONG_LINE - len(self._line)
+        if len(piece) > room:
+            self._long = True
+            self._visible = self._visible or bool(piece[room:].strip())
+            self._spaced = self._spaced or bool(piece[room:].strip(" "))
+        self._line += piece[:room]
+
+    def _end_line(self) -> None:
+        line, long, visible, spaced = self._line, self._long, self._visible, self._spaced
+        self._line, self._long, self._visible, self._spaced = "", False, False, False
+        self.blank = self.blank and not (line.strip() or visible)
+        if self.first is None:
+            if long and self._header:
+                raise ValueError(f"its header line is longer than {self.LONG_LINE:,} characters")
+            self.first = line
+            if self._header:
+                return
+        if (line.strip(" ") or spaced) and not (self._header and not long and line == self.first):
+            self.records += 1
 
 
 def has_header(source: SourceConfig) -> bool:
