@@ -171,7 +171,8 @@ class RecordLines:
             self.first = line
             if self._header:
                 return
-        if (line.strip(" ") or spaced) and not (self._header and not long and line == self.first):
+        repeated_header = self._header and not long and line == self.first
+        if (line.strip(" ") or spaced) and not repeated_header:
             self.records += 1
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from functools import reduce
+from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -84,12 +85,7 @@ def file_columns(name: str, source: SourceConfig, f: LandingFile) -> tuple[str, 
 
 def _parquet_columns(name: str, source: SourceConfig, f: LandingFile) -> tuple[str, ...]:
     """Parquet column names, failing on a type that differs from the declared one."""
-    import pyarrow.parquet as pq
-
-    try:
-        schema = pq.read_schema(f.path)
-    except Exception as exc:  # pyarrow raises several types for a damaged footer
-        raise InputDataError(f"source {name!r}: file {f.path} is not a readable parquet file: {exc}") from None
+    schema = _parquet_footer(name, f).schema.to_arrow_schema()
     for field in schema:
         declared = source.columns.get(field.name)
         actual = from_arrow_type(field.type).simpleString()
@@ -102,10 +98,15 @@ def _parquet_columns(name: str, source: SourceConfig, f: LandingFile) -> tuple[s
 
 
 def _parquet_rows(name: str, f: LandingFile) -> int:
+    return int(_parquet_footer(name, f).num_rows)
+
+
+def _parquet_footer(name: str, f: LandingFile) -> Any:
+    """The file's parquet footer (``pyarrow.parquet.FileMetaData``); a damaged one is an InputDataError."""
     import pyarrow.parquet as pq
 
     try:
-        return int(pq.read_metadata(f.path).num_rows)
+        return pq.read_metadata(f.path)
     except Exception as exc:  # pyarrow raises several types for a damaged footer
         raise InputDataError(f"source {name!r}: file {f.path} is not a readable parquet file: {exc}") from None
 
