@@ -167,6 +167,7 @@ def test_parquet_type_change_fails_naming_column_and_file(spark: SparkSession, h
     got = accepted(_read(spark, home, [D1], source)).select("id", "name", "amount")
     assert_df_equality(got, spark.createDataFrame([(1, "a", 1.5)], "id int, name string, amount double"),
                        ignore_nullable=True)
+    assert _records(home, [D1], source) == {"events/events_2013-01-01.parquet": 1}  # from the footer
     pq.write_table(pa.table({"id": pa.array([2], pa.int32()), "name": ["b"], "amount": ["2.5"]}),
                    folder / "events_2013-01-02.parquet")
     with pytest.raises(InputDataError, match=r"column 'amount' in file .*events_2013-01-02.parquet is string, "
@@ -182,6 +183,7 @@ def test_json_lines_are_checked_like_csv(spark: SparkSession, home: Path) -> Non
         '{"id": 1, "name": "a", "amount": 1.5}\n{"id": 2, "name": "b", "amount": "x"}\n{"id": 3\n',
         encoding="utf-8")
     parsed = _read(spark, home, [D1], source)
+    assert _records(home, [D1], source) == {"events/events_2013-01-01.jsonl": 3}
     got = quarantined(parsed, source).select("_raw_record", "_reason")
     expected = spark.createDataFrame(
         [('{"id": 2, "name": "b", "amount": "x"}', "wrong type in column amount: expected double, got 'x'"),
