@@ -160,7 +160,10 @@ def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
     counts = total(per_file)
     silver = None
     if counts.accepted:
-        rows = lh.read(src.bronze_table, version=bronze.version, where=files_predicate)
+        # At that version the batch id marks exactly the batch's rows (a rerun's write replaced any rows of
+        # its files; a batch id digests its files). One string compare, where the files predicate tests
+        # every row against every file's name and date.
+        rows = lh.read(src.bronze_table, version=bronze.version, where=f"{BATCH_ID} = {sql_str(batch_id)}")
         silver = _upsert(lh, src, to_silver(rows, plan.name, src), batch_id, metadata)
     return [
         LogEntry(
