@@ -58,22 +58,29 @@ def row_rule(check: Check) -> RowRule | None:
         return None
     domain, violation = build(check)
     domain = domain & condition
-    keys = _UNIQUE_KEYS.get(check.type)
-    duplicates = Duplicates(tuple(keys(check)), _condition_sql(check)) if keys else None
     return RowRule(check=check, domain=F.coalesce(domain, F.lit(False)),
-                   fails=F.coalesce(domain & violation, F.lit(False)), duplicates=duplicates)
+                   fails=F.coalesce(domain & violation, F.lit(False)), duplicates=duplicates_of(check))
+
+
+def duplicates_of(check: Check) -> Duplicates | None:
+    """The key set a uniqueness row rule tests (as `row_rule(check).duplicates`, without building the rule)."""
+    keys = _UNIQUE_KEYS.get(check.type)
+    if keys is None or not _translatable(check):
+        return None
+    return Duplicates(tuple(keys(check)), _condition_sql(check))
 
 
 def _condition(check: Check) -> Column | None:
     """The row_condition as a Column (all rows when none); None for condition kinds we do not translate."""
+    if not _translatable(check):
+        return None
+    sql = _condition_sql(check)
+    return F.lit(True) if sql is None else F.expr(sql)
+
+
+def _translatable(check: Check) -> bool:
     cond = check.arg("row_condition")
-    if cond is None:
-        return F.lit(True)
-    if isinstance(cond, PassThroughCondition):
-        return F.expr(cond.pass_through_filter)
-    if isinstance(cond, str):
-        return F.expr(cond)
-    return None
+    return cond is None or isinstance(cond, (PassThroughCondition, str))
 
 
 def _condition_sql(check: Check) -> str | None:
@@ -124,7 +131,8 @@ def _regex_list(col: Column, check: Check) -> Column:
 
 def _duplicated(check: Check) -> Column:
     """True where the row's keys are duplicated: the column the duplicate-keys join adds."""
-    dup = Duplicates(tuple(_UNIQUE_KEYS[check.type](check)), _condition_sql(check))
+    dup = duplicates_of(check)
+    assert dup is not None  # a builder that calls this runs only for a uniqueness check with a translatable condition
     return F.col(dup.column).isNotNull()
 
 

@@ -1,13 +1,15 @@
-"""Validate one DataFrame against a suite in one aggregate pass, without persisting it.
+"""Validate one DataFrame against a suite in one aggregate pass (and a uniqueness pass beside it),
+without persisting it.
 
 Every row rule adds its failure flag to one ``select`` over the source (the names of the failed
 expectations end up in ``_dq_failed``); one ``agg`` over that yields the row count, every rule's
-unexpected and domain counts and every table-level aggregate. A uniqueness rule adds the distinct
-count of one 64-bit hash of its keys to that pass: equal keys hash equally, so when it equals the
-row count no key repeats (the usual case) and the pass is all. Otherwise the duplicated keys are
-found (a keys-only ``groupBy``), cached, broadcast-joined back to flag the rows, and the row
-counts are aggregated again. Passing rows are a lazy filter of the flagged frame and the failing rows (for the
-quarantine) are a second filtered pass, made only when some row failed.
+unexpected and domain counts and every table-level aggregate. A second job, run concurrently,
+counts the distinct values of one 64-bit hash of each uniqueness rule's keys: equal keys hash
+equally, so when that equals the row count no key repeats (the usual case) and the two passes are
+all. Otherwise the duplicated keys are found (a keys-only ``groupBy``), cached, broadcast-joined
+back to flag the rows, and the row counts are aggregated again. Passing rows are a lazy filter of
+the flagged frame and the failing rows (for the quarantine) are a second filtered pass, made only
+when some row failed.
 Expectations we do not compute ourselves run through GX, which persists its input and releases it.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import reduce
@@ -29,7 +32,7 @@ from modelscale.errors import ConservationError
 from modelscale.quality.aggregates import TableRule, table_rule
 from modelscale.quality.gxrun import run_with_gx
 from modelscale.quality.outcome import Outcome
-from modelscale.quality.rowrules import Duplicates, RowRule, row_rule
+from modelscale.quality.rowrules import Duplicates, RowRule, duplicates_of, row_rule
 from modelscale.quality.suites import Check
 
 FAILED = "_dq_failed"
@@ -86,15 +89,19 @@ class FrameValidation:
 def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[FrameValidation]:
     """Validate ``df``: outcomes and counts are computed on entry; the block reads them and the row split
     (the cached duplicated-key frames, if any key repeats, are released when it ends)."""
-    rows = [r for c in checks if (r := row_rule(c)) is not None]
-    row_names = {r.check.name for r in rows}
-    aggs = [t for c in checks if c.name not in row_names and (t := table_rule(c)) is not None]
+    keyed = list(dict.fromkeys(d for c in checks if (d := duplicates_of(c)) is not None))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dq-unique") as pool:
+        # The uniqueness pass shuffles every key hash; as its own job it starts before the row rules are
+        # even built, and its tasks fill the cores the aggregate's single-task stages leave idle.
+        repeats = pool.submit(lambda: df.agg(*_repeat_checks(keyed)).first().asDict()) if keyed else None
+        rows = [r for c in checks if (r := row_rule(c)) is not None]
+        row_names = {r.check.name for r in rows}
+        aggs = [t for c in checks if c.name not in row_names and (t := table_rule(c)) is not None]
+        flagged = flag_rows(df, rows, {})
+        values = flagged.agg(*_aggregates(rows, aggs)).first().asDict()
+        values |= repeats.result() if repeats else {}
     covered = row_names | {t.check.name for t in aggs}
     rest = [c for c in checks if c.name not in covered]
-
-    keyed = list(dict.fromkeys(r.duplicates for r in rows if r.duplicates is not None))
-    flagged = flag_rows(df, rows, {})
-    values = flagged.agg(*_aggregates(rows, aggs), *_repeat_checks(keyed)).first().asDict()
     # Only the (small) duplicated-key frames are cached: the failing-rows pass reuses them.
     duplicated = {d: persisted(_duplicated_keys(df, d)) for i, d in enumerate(keyed)
                   if values[f"_d{i}_distinct"] < values[f"_d{i}_rows"]}
