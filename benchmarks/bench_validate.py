@@ -93,9 +93,9 @@ def _parts(df: DataFrame, checks: list) -> dict[str, object]:
     keyed = list(dict.fromkeys(r.duplicates for r in rows if r.duplicates is not None))
     flagged = flag_rows(df, rows, {})
     return {
-        "plan building": lambda: flag_rows(df, [row_rule(c) for c in checks if row_rule(c)], {}),
+        "plan building": lambda: flag_rows(df, [r for c in checks if (r := row_rule(c)) is not None], {}),
         "aggregates without uniqueness": lambda: flagged.agg(*_aggregates(rows, aggs)).first(),
-        "exact uniqueness alone (distinct key hash)": lambda: df.agg(*_repeat_checks(keyed)).first(),
+        "exact uniqueness alone (distinct key hash, its own job)": lambda: df.agg(*_repeat_checks(keyed)).first(),
         "failing rows pass alone": lambda: flagged.where(QUARANTINE).count(),
     }
 
