@@ -37,7 +37,8 @@ def test_malformed_records_are_quarantined_with_reasons(spark: SparkSession, hom
                  "x,two,bad",
                  '"5,unbalanced,1',
                  "",
-                 "6,nullable,NA")
+                 "6,nullable,NA",
+                 " 7,padded,1.5")  # Spark's CSV reader takes no spaces around an int: nor do we
     parsed = _read(spark, home, [D1]).cache()
 
     got_bad = quarantined(parsed, EVENTS).select("_raw_record", "_reason", "_source_file", "_batch_date")
@@ -49,6 +50,7 @@ def test_malformed_records_are_quarantined_with_reasons(spark: SparkSession, hom
             ("x,two,bad", "wrong type in column id: expected int, got 'x'; "
                           "wrong type in column amount: expected double, got 'bad'", F1, D1),
             ('"5,unbalanced,1', "unparsable line: expected 3 fields with balanced quotes", F1, D1),
+            (" 7,padded,1.5", "wrong type in column id: expected int, got ' 7'", F1, D1),
         ],
         "_raw_record string, _reason string, _source_file string, _batch_date date",
     )
@@ -60,7 +62,7 @@ def test_malformed_records_are_quarantined_with_reasons(spark: SparkSession, hom
         "id int, name string, amount double, _source_file string, _batch_date date",
     )
     assert_df_equality(got_good, expected_good, ignore_row_order=True, ignore_nullable=True)
-    assert _records(home, [D1]) == {F1: 7}  # the blank line is no record
+    assert _records(home, [D1]) == {F1: 8}  # the blank line is no record
 
 
 def test_records_are_counted_per_file_without_parsing(spark: SparkSession, home: Path) -> None:

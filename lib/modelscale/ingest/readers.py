@@ -4,9 +4,10 @@ The result has the source's columns typed as declared (plus new columns as strin
 source allows schema evolution), ``_source_file``, ``_batch_date`` and, for a malformed record only,
 ``_raw_record`` (the line as it arrived) and ``_checks`` (what `reason` needs to say why).
 
-CSV and JSON files are read as text lines and parsed with ``from_csv``/``from_json`` into strings,
-then cast: so the raw line is at hand for every record and a wrong type names its column. Parquet
-files carry their own types: a type that differs from the declared one fails the batch.
+CSV and JSON files are read as text lines, so the raw line is at hand for every record. CSV lines are
+parsed straight to the declared types (Spark's CSV reader semantics); JSON values are parsed as texts,
+then cast. Either way a wrong type names its column and quotes its text. Parquet files carry their
+own types: a type that differs from the declared one fails the batch.
 """
 
 from __future__ import annotations
@@ -119,35 +120,74 @@ def _spark_type(type_name: str) -> str:
 def _read_group(
     spark: SparkSession, source: SourceConfig, columns: tuple[str, ...], files: list[LandingFile]
 ) -> DataFrame:
-    """Files sharing one column layout: parse, type and attach the reason and lineage columns."""
+    """Files sharing one column layout: parse, type and attach the reason and lineage columns.
+
+    A record is bad when its line did not parse, a value did not take its declared type or a required
+    value is missing. Only for a bad record are its raw line and the texts its reason quotes kept (in
+    CHECKS); the reason itself is built later, for quarantined records only: a projection that large
+    would slow down the parse of every good record.
+    """
     paths = [str(f.path) for f in files]
     if source.format == "parquet":
-        typed = spark.read.parquet(*paths)
-        parsed = typed.select(
+        parsed = spark.read.parquet(*paths).select(
             *[F.col(c).cast("string").alias(c) for c in columns],
             F.to_json(F.struct(*columns)).alias(RAW),
             F.lit(None).cast("string").alias(_CORRUPT),
             F.col("_metadata.file_path").alias("_path"),
         )
+        typed, checks, bad = _typed_from_texts(source, columns, parsed)
     else:
         lines = spark.read.text(paths).select(F.col("value").alias(RAW), F.col("_metadata.file_path").alias("_path"))
         lines = lines.where(F.trim(RAW) != "")  # the lines `landing.RecordLines` counts
         headers = {f.header_line for f in files if f.header_line is not None}
         if headers:
             lines = lines.where(~F.col(RAW).isin(*headers))
-        ddl = ", ".join(f"`{c}` STRING" for c in (*columns, _CORRUPT))
         options = {k: str(v).lower() if isinstance(v, bool) else str(v)
                    for k, v in source.options.items() if k not in _FILE_OPTIONS}
         options |= {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
-        parse = F.from_csv if source.format == "csv" else F.from_json
-        # A generator (one struct per line): a filter on the fields, such as `accepted`, stays above it. In a
-        # projection, Spark would push that filter below and parse the line again for every field it reads
-        # (a year of flights, uncached: 16 s instead of 1.5).
-        parsed = lines.select(RAW, "_path", F.inline(F.array(parse(F.col(RAW), ddl, options))))
-    # Type each column once. A record is bad when a value did not cast, a required one is missing or the
-    # line did not parse; only then are its raw line and the texts its reason quotes kept (in CHECKS).
-    # The reason itself is built later, for quarantined records only: a projection that large would
-    # slow down the parse of every good record.
+        # Each parse is a generator (one struct per line): a filter on the fields, such as `accepted`, stays
+        # above it. In a projection, Spark would push that filter below and parse the line again for every
+        # field it reads (a year of flights, uncached: 16 s instead of 1.5).
+        if source.format == "csv":
+            typed, checks, bad = _typed_csv(source, columns, lines, options)
+        else:
+            parsed = lines.select(RAW, "_path", F.inline(F.array(F.from_json(F.col(RAW), _ddl(columns), options))))
+            typed, checks, bad = _typed_from_texts(source, columns, parsed)
+    return typed.withColumn(_BAD, bad).select(
+        *columns,
+        F.when(F.col(_BAD), F.col(RAW)).alias(RAW),
+        F.when(F.col(_BAD), checks).alias(CHECKS),
+        _source_file(files).alias(SOURCE_FILE),
+        F.to_date(F.regexp_extract(F.col("_path"), r"(\d{4}-\d{2}-\d{2})[^/]*$", 1)).alias(BATCH_DATE),
+    )
+
+
+def _ddl(columns: tuple[str, ...], types: dict[str, str] | None = None) -> str:
+    """``from_csv``/``from_json`` schema: each column as typed in ``types`` (else STRING), then the corrupt record."""
+    return ", ".join(f"`{c}` {(types or {}).get(c, 'STRING')}" for c in (*columns, _CORRUPT))
+
+
+def _typed_csv(source: SourceConfig, columns: tuple[str, ...], lines: DataFrame,
+               options: dict[str, str]) -> tuple[DataFrame, Column, Column]:
+    """CSV lines parsed straight to the declared types, as Spark's CSV reader does (about a third faster
+    than texts then casts). A value that does not take its type marks the record corrupt; the texts the
+    reason quotes come from a second, all-string parse that runs for bad records only."""
+    typed = lines.select(RAW, "_path", F.inline(F.array(F.from_csv(F.col(RAW), _ddl(columns, source.columns),
+                                                                     options))))
+    texts = F.from_csv(F.col(RAW), _ddl(columns), options)
+    checks = F.struct(
+        texts[_CORRUPT].alias(_CORRUPT),
+        F.lit(_unparsable(source, columns)).alias(_UNPARSABLE),
+        *[texts[c].alias(c) for c in source.columns if source.columns[c] != "string"],
+    )
+    bad = reduce(Column.__or__, [F.col(_CORRUPT).isNotNull(), *(F.col(c).isNull() for c in source.required)])
+    return typed, checks, bad
+
+
+def _typed_from_texts(source: SourceConfig, columns: tuple[str, ...],
+                      parsed: DataFrame) -> tuple[DataFrame, Column, Column]:
+    """Texts (a JSON object's values, parquet values as strings) cast to the declared types, each column once;
+    a value that does not cast, like a missing required one, makes the record bad."""
     typed_columns = [c for c in source.columns if source.columns[c] != "string"]
     typed = parsed.select(
         *[F.col(c).try_cast(source.columns[c]).alias(c) if c in typed_columns else F.col(c) for c in columns],
@@ -159,13 +199,7 @@ def _read_group(
         RAW, "_path",
     )
     bad = reduce(Column.__or__, [F.col(f"{CHECKS}.{_CORRUPT}").isNotNull(), *(c for c, _ in _problems(source))])
-    return typed.withColumn(_BAD, bad).select(
-        *columns,
-        F.when(F.col(_BAD), F.col(RAW)).alias(RAW),
-        F.when(F.col(_BAD), F.col(CHECKS)).alias(CHECKS),
-        _source_file(files).alias(SOURCE_FILE),
-        F.to_date(F.regexp_extract(F.col("_path"), r"(\d{4}-\d{2}-\d{2})[^/]*$", 1)).alias(BATCH_DATE),
-    )
+    return typed, F.col(CHECKS), bad
 
 
 def is_bad() -> Column:
