@@ -21,6 +21,7 @@ from modelscale.delta.rs import storage
 from modelscale.delta.rs.log import FileEntry
 from modelscale.delta.rs.scan import scan
 from modelscale.errors import TableError
+from modelscale.local_frames import rows_frame
 
 CHANGE_COLUMNS = StructType([
     StructField("_change_type", StringType()),
@@ -35,7 +36,7 @@ def changes(spark: SparkSession, root: str, schema: StructType, partition_by: li
     frames = [_commit_changes(spark, root, schema, partition_by, v, _actions(root, v)) for v in range(start, end + 1)]
     frames = [f for f in frames if f is not None]
     if not frames:
-        return spark.createDataFrame([], StructType(schema.fields + CHANGE_COLUMNS.fields))
+        return rows_frame(spark, [], StructType(schema.fields + CHANGE_COLUMNS.fields))
     return reduce(DataFrame.unionByName, frames)
 
 

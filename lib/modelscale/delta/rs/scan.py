@@ -18,16 +18,20 @@ from pyspark.sql.types import (BooleanType, ByteType, DateType, IntegerType, Lon
 
 from modelscale.delta.rs import partitions, storage
 from modelscale.delta.rs.log import FileEntry
+from modelscale.local_frames import rows_frame
 
 _FOLDER_SAFE_TYPES = (StringType, LongType, IntegerType, ShortType, ByteType, DateType, BooleanType)
 
 
 def scan(spark: SparkSession, root: str, schema: StructType, partition_by: list[str],
          entries: list[FileEntry]) -> DataFrame:
-    """The rows of ``entries`` with ``schema`` (empty frame with the schema when there are none)."""
+    """The rows of ``entries`` with ``schema``.
+
+    Without entries, an empty local relation: Spark then knows the frame is empty and prunes the joins
+    and unions it takes part in (a list-built empty frame runs Python tasks and real joins)."""
     root = root.rstrip("/")
     if not entries:
-        return spark.createDataFrame([], schema)
+        return rows_frame(spark, [], schema)
     if not partition_by:
         return spark.read.schema(schema).parquet(*[storage.join(root, e.path) for e in entries])
     safe = all(isinstance(schema[c].dataType, _FOLDER_SAFE_TYPES) for c in partition_by)
