@@ -120,6 +120,17 @@ def test_merge_updates_inserts_and_reports_metrics(spark, lakehouse):
     same(lake.read("t"), expected)
 
 
+def test_merge_of_only_new_keys_adds_files_and_removes_none(spark, lakehouse):
+    lake = lakehouse(t=dict(partition_by=["part"]))
+    lake.append("t", sample(spark, range(3), "a"))
+    before = set(DeltaTable(lake.location("t")).file_uris())
+    result = lake.merge("t", sample(spark, [7, 8], "a").unionByName(sample(spark, [9], "b")), ["id"])
+    assert result.metrics == {"rows_updated": 0, "rows_inserted": 3, "rows_deleted": 0, "rows_copied": 0}
+    assert (result.files_removed, result.rows_written) == (0, 3)
+    assert before <= set(DeltaTable(lake.location("t")).file_uris())
+    same(lake.read("t"), sample(spark, [0, 1, 2, 7, 8], "a").unionByName(sample(spark, [9], "b")))
+
+
 def test_merge_update_condition_and_delete_missing(spark, lakehouse):
     lake = lakehouse(t={})
     lake.append("t", sample(spark, range(4)))

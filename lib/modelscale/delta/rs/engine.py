@@ -151,12 +151,17 @@ class DeltaRsEngine:
         entries = log.active_files(table)
         source = merge_plan.unique_keys(source, keys, ref.name)
         touched = entries if delete_missing else self._files_with_keys(table, entries, source, keys)
+        schema, constraints = log.spark_schema(table), constraints_of(table.metadata().configuration)
+        if not touched:  # every source row is an insert: no join, no persisted copy; the write counts them
+            inserts = enforce(source.select(*schema.fieldNames(), *[f.name for f in new_columns]), schema,
+                              constraints, ref.name)
+            result = self._commit_job(ref, table, inserts, "MERGE", [], txn, new_columns, metadata)
+            return merge_plan.with_metrics(result, merge_plan.inserts_only(result.rows_written))
         rows, metrics = merge_plan.merged_rows(self._scan(table, touched), source, keys,
                                                update_condition=update_condition, delete_missing=delete_missing,
                                                new_columns=[f.name for f in new_columns])
         try:
-            checked = enforce(merge_plan.surviving(rows), log.spark_schema(table), constraints_of(table.metadata().configuration),
-                              ref.name)
+            checked = enforce(merge_plan.surviving(rows), schema, constraints, ref.name)
             result = self._commit_job(ref, table, checked, "MERGE", touched, txn, new_columns, metadata)
         finally:
             release(rows)

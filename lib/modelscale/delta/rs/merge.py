@@ -57,6 +57,11 @@ def merged_rows(target: DataFrame, source: DataFrame, keys: list[str], *, update
     return rows, {n: int(counts[n] or 0) for n in _METRICS}
 
 
+def inserts_only(rows: int) -> dict[str, int]:
+    """The metrics of a merge whose source touched no target row: ``rows`` inserted."""
+    return {name: rows if tag == "I" else 0 for name, tag in _METRICS.items()}
+
+
 def surviving(rows: DataFrame) -> DataFrame:
     """The merged rows that stay in the table (all but the deleted ones)."""
     return rows.filter(F.col("__action") != "D").drop("__action")
