@@ -131,6 +131,21 @@ def test_merge_of_only_new_keys_adds_files_and_removes_none(spark, lakehouse):
     same(lake.read("t"), sample(spark, [0, 1, 2, 7, 8], "a").unionByName(sample(spark, [9], "b")))
 
 
+def test_merge_skips_files_whose_key_statistics_rule_the_source_out(spark, lakehouse, engine_name):
+    if engine_name != "delta-rs":
+        pytest.skip("reads a file's absence: the native engine's data skipping is Delta's own")
+    lake = lakehouse(t={})
+    lake.append("t", sample(spark, range(0, 3)))
+    (early,) = DeltaTable(lake.location("t")).file_uris()
+    for first in (10, 20):  # one file per append: ids 10-12, 20-22
+        lake.append("t", sample(spark, range(first, first + 3)))
+    Path(early.removeprefix("file://")).unlink()  # ids 0-2: reading this file would fail, so the merge must not
+    result = lake.merge("t", sample(spark, [11, 30]).withColumn("amount", F.lit(-1.0)), ["id"])
+    assert result.metrics == {"rows_updated": 1, "rows_inserted": 1, "rows_deleted": 0, "rows_copied": 2}
+    assert result.files_removed == 1  # the file of ids 10-12; 20-22 was probed and kept
+    assert early in set(DeltaTable(lake.location("t")).file_uris())
+
+
 def test_merge_update_condition_and_delete_missing(spark, lakehouse):
     lake = lakehouse(t={})
     lake.append("t", sample(spark, range(4)))

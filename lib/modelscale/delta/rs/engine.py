@@ -18,7 +18,8 @@ from deltalake import DeltaTable, Schema
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import (ByteType, DateType, IntegerType, LongType, ShortType, StringType, StructField,
+                               StructType)
 
 from modelscale.caching import release
 from modelscale.catalog import TableRef
@@ -39,6 +40,8 @@ _ERRORS: dict[str, type[TableError]] = {
 
 
 WRITE_FOLDER_PREFIX = "write-"  # an unpartitioned table's files: one folder per write under the root
+# Key types whose file statistics are exact and compare in Python as in Spark: they may skip a MERGE's files.
+_EXACT_STATS = (ByteType, ShortType, IntegerType, LongType, DateType)
 
 
 class DeltaRsEngine:
@@ -149,8 +152,8 @@ class DeltaRsEngine:
               metadata: dict[str, str]) -> CommitResult:
         table = self._table(ref)
         entries = log.active_files(table)
-        source = merge_plan.unique_keys(source, keys, ref.name)
         touched = entries if delete_missing else self._files_with_keys(table, entries, source, keys)
+        source = merge_plan.unique_keys(source, keys, ref.name)
         schema, constraints = log.spark_schema(table), constraints_of(table.metadata().configuration)
         if not touched:  # every source row is an insert: no join, no persisted copy; the write counts them
             inserts = enforce(source.select(*schema.fieldNames(), *[f.name for f in new_columns]), schema,
@@ -228,7 +231,9 @@ class DeltaRsEngine:
 
     def _files_with_keys(self, table: DeltaTable, entries: list[log.FileEntry], source: DataFrame,
                          keys: list[str]) -> list[log.FileEntry]:
-        """Files holding a key of ``source``: a semi-join reading only key columns and the file path."""
+        """Files holding a key of ``source``: a semi-join reading only key columns and the file path, over
+        the files whose key statistics do not rule every source key out (`_within_key_ranges`)."""
+        entries = self._within_key_ranges(table, entries, source, keys)
         if not entries:
             return []
         probe = self._scan(table, entries).select(*keys, F.col("_metadata.file_path").alias("file"))
@@ -236,6 +241,33 @@ class DeltaRsEngine:
         paths = {_plain_path(r.file) for r in hits}
         root = _plain_root(table)
         return [e for e in entries if storage.join(root, e.path) in paths]
+
+    def _within_key_ranges(self, table: DeltaTable, entries: list[log.FileEntry], source: DataFrame,
+                           keys: list[str]) -> list[log.FileEntry]:
+        """``entries`` less the files whose min/max statistics of an integer or date key lie outside the
+        source's range of that key (one small aggregate over the source), as Delta's data skipping does.
+
+        A day's new rows then skip every earlier day's file without reading it. Other types prune nothing:
+        string statistics may be truncated, timestamp ones compare across time zones.
+        """
+        schema, partition_by = log.spark_schema(table), table.metadata().partition_columns
+        ranged = [k for k in keys if k not in partition_by and isinstance(schema[k].dataType, _EXACT_STATS)]
+        if not entries or not ranged:
+            return entries
+        bounds = source.agg(*[agg(k) for k in ranged for agg in (F.min, F.max)]).first()
+        wanted = {k: (bounds[2 * i], bounds[2 * i + 1]) for i, k in enumerate(ranged)}
+        if any(lo is None for lo, _ in wanted.values()):  # no source row has this key: none can match
+            return []
+        stats = log.key_ranges(table, ranged)
+
+        def may_hold(entry: log.FileEntry) -> bool:
+            for k, (lo, hi) in wanted.items():
+                file_lo, file_hi = stats.get(entry.path, {}).get(k, (None, None))
+                if file_lo is not None and file_hi is not None and (file_hi < lo or file_lo > hi):
+                    return False
+            return True
+
+        return [e for e in entries if may_hold(e)]
 
     def _commit_job(self, ref: TableRef, table: DeltaTable | None, df: DataFrame, operation: str,
                     removes: list[log.FileEntry], txn: Txn | None, new_columns: list[StructField],

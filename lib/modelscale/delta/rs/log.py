@@ -108,6 +108,14 @@ def active_files(table: DeltaTable, where: str | None = None) -> list[FileEntry]
     return [e for e in entries if storage.join(root, e.path) in keep]
 
 
+def key_ranges(table: DeltaTable, columns: list[str]) -> dict[str, dict[str, tuple[Any, Any]]]:
+    """Per active file (by `FileEntry.path`), the (min, max) statistics it holds for ``columns``."""
+    actions = pa.table(table.get_add_actions(flatten=True))
+    have = [c for c in columns if f"min.{c}" in actions.column_names and f"max.{c}" in actions.column_names]
+    rows = actions.select(["path", *[f"{bound}.{c}" for c in have for bound in ("min", "max")]]).to_pylist()
+    return {unquote(r["path"]): {c: (r[f"min.{c}"], r[f"max.{c}"]) for c in have} for r in rows}
+
+
 @dataclass(frozen=True)
 class Outcome:
     version: int
