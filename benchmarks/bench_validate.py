@@ -85,12 +85,12 @@ def _timed(action, repeats: int = 2) -> tuple[float, object]:
 def _parts(df: DataFrame, checks: list) -> dict[str, object]:
     """The validation's passes one by one: what a floor for its cost is made of."""
     from modelscale.quality.aggregates import table_rule
-    from modelscale.quality.rowrules import row_rule
+    from modelscale.quality.rowrules import duplicates_of, row_rule
     from modelscale.quality.validate import QUARANTINE, _aggregates, _repeat_checks, flag_rows
 
     rows = [r for c in checks if (r := row_rule(c)) is not None]
     aggs = [t for c in checks if c.name not in {r.check.name for r in rows} and (t := table_rule(c)) is not None]
-    keyed = list(dict.fromkeys(r.duplicates for r in rows if r.duplicates is not None))
+    keyed = list(dict.fromkeys(d for c in checks if (d := duplicates_of(c)) is not None))
     flagged = flag_rows(df, rows, {})
     return {
         "plan building": lambda: flag_rows(df, [r for c in checks if (r := row_rule(c)) is not None], {}),

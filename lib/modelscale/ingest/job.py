@@ -33,7 +33,7 @@ from modelscale.delta import CommitResult, Lakehouse, Txn
 from modelscale.ingest import ingest_log
 from modelscale.ingest.ingest_log import LogEntry, sql_str
 from modelscale.ingest.landing import LandingFile, find_files
-from modelscale.ingest.quarantine import Counts, accepted, check_conservation, quarantined, total
+from modelscale.ingest.quarantine import Counts, accepted, check_conservation, quarantined
 from modelscale.ingest.readers import BATCH_DATE, SOURCE_FILE, file_columns, read_batch, records_by_file
 from modelscale.ingest.silver import INGESTED_AT, to_silver, transform_for
 from modelscale.jobs.context import JobContext, JobResult, dates_span
@@ -157,9 +157,8 @@ def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
                 for f in plan.new_files}
     for path, c in per_file.items():
         check_conservation(f"source {plan.name} batch {batch_id} file {path}", c)
-    counts = total(per_file)
     silver = None
-    if counts.accepted:
+    if any(c.accepted for c in per_file.values()):
         # At that version the batch id marks exactly the batch's rows (a rerun's write replaced any rows of
         # its files; a batch id digests its files). One string compare, where the files predicate tests
         # every row against every file's name and date.
@@ -180,7 +179,8 @@ def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
 def _files_predicate(files: list[LandingFile]) -> str:
     """SQL selecting the rows of ``files`` (the date prunes the table's files by their stats)."""
     dates = sorted({f"DATE {sql_str(str(f.file_date))}" for f in files})
-    return f"{BATCH_DATE} IN ({', '.join(dates)}) AND {SOURCE_FILE} IN ({', '.join(sql_str(f.rel_path) for f in files)})"
+    paths = ", ".join(sql_str(f.rel_path) for f in files)
+    return f"{BATCH_DATE} IN ({', '.join(dates)}) AND {SOURCE_FILE} IN ({paths})"
 
 
 def _bronze_columns(df: DataFrame) -> DataFrame:

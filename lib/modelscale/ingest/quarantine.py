@@ -30,11 +30,6 @@ def quarantined(parsed: DataFrame, source: SourceConfig) -> DataFrame:
     return parsed.where(is_bad()).select(RAW, reason(source).alias(REASON), SOURCE_FILE, BATCH_DATE)
 
 
-def total(counts: dict[str, Counts]) -> Counts:
-    """The sum over files."""
-    return Counts(*(sum(getattr(c, f) for c in counts.values()) for f in ("read", "accepted", "quarantined")))
-
-
 def check_conservation(what: str, counts: Counts) -> None:
     """Raise `ConservationError` unless read = accepted + quarantined."""
     if counts.read != counts.accepted + counts.quarantined:

@@ -13,6 +13,7 @@ own types: a type that differs from the declared one fails the batch.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from functools import reduce
 from typing import Any
 
@@ -175,31 +176,37 @@ def _typed_csv(source: SourceConfig, columns: tuple[str, ...], lines: DataFrame,
     typed = lines.select(RAW, "_path", F.inline(F.array(F.from_csv(F.col(RAW), _ddl(columns, source.columns),
                                                                      options))))
     texts = F.from_csv(F.col(RAW), _ddl(columns), options)
-    checks = F.struct(
-        texts[_CORRUPT].alias(_CORRUPT),
-        F.lit(_unparsable(source, columns)).alias(_UNPARSABLE),
-        *[texts[c].alias(c) for c in source.columns if source.columns[c] != "string"],
-    )
     bad = reduce(Column.__or__, [F.col(_CORRUPT).isNotNull(), *(F.col(c).isNull() for c in source.required)])
-    return typed, checks, bad
+    return typed, _checks(source, columns, texts.getField), bad
 
 
 def _typed_from_texts(source: SourceConfig, columns: tuple[str, ...],
                       parsed: DataFrame) -> tuple[DataFrame, Column, Column]:
     """Texts (a JSON object's values, parquet values as strings) cast to the declared types, each column once;
     a value that does not cast, like a missing required one, makes the record bad."""
-    typed_columns = [c for c in source.columns if source.columns[c] != "string"]
+    typed_columns = _typed_columns(source)
     typed = parsed.select(
         *[F.col(c).try_cast(source.columns[c]).alias(c) if c in typed_columns else F.col(c) for c in columns],
-        F.struct(
-            F.col(_CORRUPT).alias(_CORRUPT),
-            F.lit(_unparsable(source, columns)).alias(_UNPARSABLE),
-            *[F.col(c).alias(c) for c in typed_columns],
-        ).alias(CHECKS),
+        _checks(source, columns, F.col).alias(CHECKS),
         RAW, "_path",
     )
     bad = reduce(Column.__or__, [F.col(f"{CHECKS}.{_CORRUPT}").isNotNull(), *(c for c, _ in _problems(source))])
     return typed, F.col(CHECKS), bad
+
+
+def _typed_columns(source: SourceConfig) -> list[str]:
+    """The declared columns of a type other than string: those a text can fail to take."""
+    return [c for c, t in source.columns.items() if t != "string"]
+
+
+def _checks(source: SourceConfig, columns: tuple[str, ...], text: Callable[[str], Column]) -> Column:
+    """What `reason` reads (the CHECKS struct): the all-string parse's corrupt record, the unparsable-line
+    message and the text of each typed column; ``text`` gives a field of that parse by name."""
+    return F.struct(
+        text(_CORRUPT).alias(_CORRUPT),
+        F.lit(_unparsable(source, columns)).alias(_UNPARSABLE),
+        *[text(c).alias(c) for c in _typed_columns(source)],
+    )
 
 
 def is_bad() -> Column:
@@ -222,8 +229,8 @@ def _problems(source: SourceConfig) -> list[tuple[Column, Column]]:
         return F.col(f"{CHECKS}.{c}") if source.columns.get(c, "string") != "string" else F.col(c)
 
     wrong = [(text(c).isNotNull() & F.col(c).isNull(),
-              F.concat(F.lit(f"wrong type in column {c}: expected {t}, got '"), text(c), F.lit("'")))
-             for c, t in source.columns.items() if t != "string"]
+              F.concat(F.lit(f"wrong type in column {c}: expected {source.columns[c]}, got '"), text(c), F.lit("'")))
+             for c in _typed_columns(source)]
     missing = [(text(c).isNull(), F.lit(f"missing required column {c}")) for c in source.required]
     return wrong + missing
 

@@ -152,9 +152,9 @@ class DeltaRsEngine:
               metadata: dict[str, str]) -> CommitResult:
         table = self._table(ref)
         entries = log.active_files(table)
-        touched = entries if delete_missing else self._files_with_keys(table, entries, source, keys)
-        source = merge_plan.unique_keys(source, keys, ref.name)
         schema, constraints = log.spark_schema(table), constraints_of(table.metadata().configuration)
+        touched = entries if delete_missing else self._files_with_keys(table, schema, entries, source, keys)
+        source = merge_plan.unique_keys(source, keys, ref.name)
         if not touched:  # every source row is an insert: no join, no persisted copy; the write counts them
             inserts = enforce(source.select(*schema.fieldNames(), *[f.name for f in new_columns]), schema,
                               constraints, ref.name)
@@ -229,11 +229,11 @@ class DeltaRsEngine:
         failing = {tuple(row) for row in outside}
         return [e for e in entries if values_of(e) in failing]
 
-    def _files_with_keys(self, table: DeltaTable, entries: list[log.FileEntry], source: DataFrame,
-                         keys: list[str]) -> list[log.FileEntry]:
+    def _files_with_keys(self, table: DeltaTable, schema: StructType, entries: list[log.FileEntry],
+                         source: DataFrame, keys: list[str]) -> list[log.FileEntry]:
         """Files holding a key of ``source``: a semi-join reading only key columns and the file path, over
         the files whose key statistics do not rule every source key out (`_within_key_ranges`)."""
-        entries = self._within_key_ranges(table, entries, source, keys)
+        entries = self._within_key_ranges(table, schema, entries, source, keys)
         if not entries:
             return []
         probe = self._scan(table, entries).select(*keys, F.col("_metadata.file_path").alias("file"))
@@ -242,15 +242,15 @@ class DeltaRsEngine:
         root = _plain_root(table)
         return [e for e in entries if storage.join(root, e.path) in paths]
 
-    def _within_key_ranges(self, table: DeltaTable, entries: list[log.FileEntry], source: DataFrame,
-                           keys: list[str]) -> list[log.FileEntry]:
+    def _within_key_ranges(self, table: DeltaTable, schema: StructType, entries: list[log.FileEntry],
+                           source: DataFrame, keys: list[str]) -> list[log.FileEntry]:
         """``entries`` less the files whose min/max statistics of an integer or date key lie outside the
         source's range of that key (one small aggregate over the source), as Delta's data skipping does.
 
         A day's new rows then skip every earlier day's file without reading it. Other types prune nothing:
         string statistics may be truncated, timestamp ones compare across time zones.
         """
-        schema, partition_by = log.spark_schema(table), table.metadata().partition_columns
+        partition_by = table.metadata().partition_columns
         ranged = [k for k in keys if k not in partition_by and isinstance(schema[k].dataType, _EXACT_STATS)]
         if not entries or not ranged:
             return entries
