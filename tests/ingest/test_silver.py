@@ -18,13 +18,17 @@ NY = EVENTS.model_copy(update={"timezone": "America/New_York"})
 
 
 def test_flights_departure_is_local_new_york_time_in_utc(spark: SparkSession) -> None:
-    df = spark.createDataFrame([(2013, 1, 1, 515), (2013, 7, 1, 2359), (2013, 3, 10, 5)],
+    df = spark.createDataFrame([(2013, 1, 1, 515), (2013, 7, 1, 2359), (2013, 3, 10, 5), (2013, 3, 10, 230),
+                                (2013, 11, 3, 130), (2013, 1, 1, 2460)],
                                "year int, month int, day int, sched_dep_time int")
     got = flights(df, NY)
     expected = spark.createDataFrame(
         [(2013, 1, 1, 515, dt.date(2013, 1, 1), dt.datetime(2013, 1, 1, 10, 15)),   # EST = UTC-5
          (2013, 7, 1, 2359, dt.date(2013, 7, 1), dt.datetime(2013, 7, 2, 3, 59)),   # EDT = UTC-4
-         (2013, 3, 10, 5, dt.date(2013, 3, 10), dt.datetime(2013, 3, 10, 5, 5))],   # 00:05, before the DST switch
+         (2013, 3, 10, 5, dt.date(2013, 3, 10), dt.datetime(2013, 3, 10, 5, 5)),    # 00:05, before the DST switch
+         (2013, 3, 10, 230, dt.date(2013, 3, 10), dt.datetime(2013, 3, 10, 7, 30)),  # in the gap: as 03:30 EDT
+         (2013, 11, 3, 130, dt.date(2013, 11, 3), dt.datetime(2013, 11, 3, 5, 30)),  # twice that night: the first
+         (2013, 1, 1, 2460, dt.date(2013, 1, 1), None)],                             # no such minute
         "year int, month int, day int, sched_dep_time int, flight_date date, sched_dep_ts timestamp",
     )
     assert_df_equality(got, expected, ignore_nullable=True)
