@@ -79,6 +79,17 @@ def test_records_are_counted_per_file_without_parsing(spark: SparkSession, home:
         check_conservation("batch", Counts(5, 2, 2))
 
 
+def test_lineage_columns_come_from_the_file_name_as_landed(spark: SparkSession, home: Path) -> None:
+    """Spark percent-encodes file names; '+', '%' and spaces come back as they are on disk."""
+    write_events(home, D1, "1,a,1.5", name="events_2013-01-01+fix 100%.csv")
+    write_events(home, D2, "2,b,2.5", name="events_2013-01-02_2013-01-05.csv")  # the first date in the name
+    got = accepted(_read(spark, home, [D1, D2])).select("id", "_source_file", "_batch_date")
+    expected = spark.createDataFrame(
+        [(1, "events/events_2013-01-01+fix 100%.csv", D1), (2, "events/events_2013-01-02_2013-01-05.csv", D2)],
+        "id int, _source_file string, _batch_date date")
+    assert_df_equality(got, expected, ignore_row_order=True, ignore_nullable=True)
+
+
 @pytest.mark.parametrize("pieces", [1, 3, 7], ids=["whole", "in-3-byte-pieces", "in-7-byte-pieces"])
 def test_record_lines_counted_on_the_driver_are_the_lines_spark_parses(spark: SparkSession, home: Path,
                                                                        pieces: int) -> None:
