@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from modelscale.config.models import DedupeRule, SourceConfig
 from modelscale.errors import ConfigError
+from modelscale.key_repeats import KeySet, count_key_repeats
 
 INGESTED_AT = "_ingested_at"
 DEFAULT_ORDER = ["_ingested_at", "_source_file"]
@@ -69,11 +70,10 @@ def transform_for(name: str, source: SourceConfig) -> Callable[[DataFrame, Sourc
 def dedupe(df: DataFrame, keys: list[str], rule: DedupeRule | None) -> DataFrame:
     """One row per ``keys``: the latest (or earliest) by the rule's ``order_by``.
 
-    Checks first whether any key repeats: ranking shuffles and sorts whole rows, which a batch without
-    duplicates, the usual case, does not need. The check compares the row count with the distinct count
-    of one 64-bit hash of the keys (equal keys hash equally; a collision only costs the ranking).
+    Checks first whether any key repeats (`key_repeats`; a hash collision only costs the ranking): ranking
+    shuffles and sorts whole rows, which a batch without duplicates, the usual case, does not need.
     """
-    if not _may_repeat(df, keys):
+    if not count_key_repeats(df, KeySet(tuple(keys))):
         return df
     order_by = rule.order_by if rule else DEFAULT_ORDER
     desc = rule is None or rule.keep == "latest"
@@ -81,12 +81,6 @@ def dedupe(df: DataFrame, keys: list[str], rule: DedupeRule | None) -> DataFrame
     ordering.append(F.xxhash64(*[F.col(c) for c in sorted(df.columns)]).desc())
     w = Window.partitionBy(*keys).orderBy(*ordering)
     return df.withColumn("_rank", F.row_number().over(w)).where(F.col("_rank") == 1).drop("_rank")
-
-
-def _may_repeat(df: DataFrame, keys: list[str]) -> bool:
-    """False when no two rows share ``keys``; True when some may (a repeat or a hash collision)."""
-    row = df.agg(F.count(F.lit(1)).alias("rows"), F.count_distinct(F.xxhash64(*keys)).alias("hashes")).first()
-    return row["hashes"] < row["rows"]
 
 
 def to_silver(df: DataFrame, name: str, source: SourceConfig) -> DataFrame:

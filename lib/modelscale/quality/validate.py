@@ -3,11 +3,10 @@ without persisting it.
 
 Every row rule adds its failure flag to one ``select`` over the source (the names of the failed
 expectations end up in ``_dq_failed``); one ``agg`` over that yields the row count, every rule's
-unexpected and domain counts and every table-level aggregate. A second job, run concurrently,
-counts the distinct values of one 64-bit hash of each uniqueness rule's keys: equal keys hash
-equally, so when that equals the row count no key repeats (the usual case) and the two passes are
-all. Otherwise the duplicated keys are found (a keys-only ``groupBy``), cached, broadcast-joined
-back to flag the rows, and the row counts are aggregated again. Passing rows are a lazy filter of
+unexpected and domain counts and every table-level aggregate. Beside it, one job per uniqueness
+rule tells whether any of its keys repeats (`key_repeats`); when none does (the usual case) the
+passes are all. Otherwise the duplicated keys are found (a keys-only ``groupBy``), cached,
+broadcast-joined back to flag the rows, and the row counts are aggregated again. Passing rows are a lazy filter of
 the flagged frame and the failing rows (for the quarantine) are a second filtered pass, made only
 when some row failed.
 Expectations we do not compute ourselves run through GX, which persists its input and releases it.
@@ -29,6 +28,7 @@ from pyspark.sql.types import StructType
 
 from modelscale.caching import persisted, release
 from modelscale.errors import ConservationError
+from modelscale.key_repeats import KeySet, count_key_repeats
 from modelscale.quality.aggregates import TableRule, table_rule
 from modelscale.quality.gxrun import run_with_gx
 from modelscale.quality.outcome import Outcome
@@ -93,18 +93,17 @@ def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[Frame
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dq-unique") as pool:
         # The uniqueness pass shuffles every key hash; as its own job it starts before the row rules are
         # even built, and its tasks fill the cores the aggregate's single-task stages leave idle.
-        repeats = pool.submit(lambda: df.agg(*_repeat_checks(keyed)).first().asDict()) if keyed else None
+        repeats = [pool.submit(count_key_repeats, df, _key_set(d)) for d in keyed]
         rows = [r for c in checks if (r := row_rule(c)) is not None]
         row_names = {r.check.name for r in rows}
         aggs = [t for c in checks if c.name not in row_names and (t := table_rule(c)) is not None]
         flagged = flag_rows(df, rows, {})
         values = flagged.agg(*_aggregates(rows, aggs)).first().asDict()
-        values |= repeats.result() if repeats else {}
+        repeated = [d for d, r in zip(keyed, repeats, strict=True) if r.result() > 0]
     covered = row_names | {t.check.name for t in aggs}
     rest = [c for c in checks if c.name not in covered]
     # Only the (small) duplicated-key frames are cached: the failing-rows pass reuses them.
-    duplicated = {d: persisted(_duplicated_keys(df, d)) for i, d in enumerate(keyed)
-                  if values[f"_d{i}_distinct"] < values[f"_d{i}_rows"]}
+    duplicated = {d: persisted(_duplicated_keys(df, d)) for d in repeated}
     try:
         if duplicated:  # only the row counts depend on the duplicate flags; table aggregates stand
             flagged = flag_rows(df, rows, duplicated)
@@ -139,14 +138,9 @@ def flag_rows(df: DataFrame, rows: list[RowRule], duplicated: dict[Duplicates, D
             .withColumn(QUARANTINE, reduce(operator.or_, errors, F.lit(False))))
 
 
-def _repeat_checks(keyed: list[Duplicates]) -> list[Column]:
-    """Per uniqueness key set: its rows and the distinct hashes of their keys (fewer when a key repeats)."""
-    out = []
-    for i, dup in enumerate(keyed):
-        hit = F.lit(True) if dup.condition is None else F.coalesce(F.expr(dup.condition), F.lit(False))
-        key_hash = F.xxhash64(*[F.col(k) for k in dup.keys])
-        out += [F.count_if(hit).alias(f"_d{i}_rows"), F.count_distinct(F.when(hit, key_hash)).alias(f"_d{i}_distinct")]
-    return out
+def _key_set(dup: Duplicates) -> KeySet:
+    """The keys a uniqueness rule tests, for `count_key_repeats`."""
+    return KeySet(dup.keys, None if dup.condition is None else F.expr(dup.condition))
 
 
 def _aliases(dup: Duplicates) -> list[str]:
