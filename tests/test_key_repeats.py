@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from modelscale.key_repeats import BUCKETS, KeySet, count_key_repeats
+from modelscale.key_repeats import BUCKETS, KeySet, buckets, count_key_repeats
 
 
 def test_every_repeat_is_counted_however_the_hashes_fall_into_buckets(spark: SparkSession) -> None:
@@ -26,3 +26,15 @@ def test_null_keys_repeat_like_values_and_the_condition_picks_the_rows(spark: Sp
     assert count_key_repeats(df, KeySet(("a", "b"), F.col("live"))) == 1  # (1, x) counts once among the live
     assert count_key_repeats(df, KeySet(("a",), F.col("a") > 1)) == 0
     assert count_key_repeats(df.where("false"), KeySet(("a",))) == 0  # no rows: no repeats
+
+
+def test_a_cluster_sized_session_spreads_the_hashes_over_its_shuffle_partitions(spark: SparkSession) -> None:
+    previous = spark.conf.get("spark.sql.shuffle.partitions")
+    try:
+        spark.conf.set("spark.sql.shuffle.partitions", "300")
+        assert buckets(spark) == 300
+        df = spark.range(3000).select((F.col("id") % 2900).alias("a"))
+        assert count_key_repeats(df, KeySet(("a",))) == 100  # ids 2900..2999 repeat 0..99
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", previous)
+    assert buckets(spark) == BUCKETS  # the test session's few partitions
