@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import sys
 from pathlib import Path
 
 from modelscale.catalog import Catalog
@@ -13,8 +14,9 @@ from modelscale.jobs.context import JobContext
 from modelscale.quality import job
 
 START, END = dt.date(2013, 1, 1), dt.date(2013, 1, 7)
-_spec = importlib.util.spec_from_file_location(
-    "bench_validate", Path(__file__).resolve().parents[2] / "benchmarks" / "bench_validate.py")
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))  # the benchmark imports its sibling helpers (paired.py), as when run as a script
+_spec = importlib.util.spec_from_file_location("bench_validate", BENCHMARKS / "bench_validate.py")
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)
 
