@@ -34,6 +34,7 @@ from modelscale.quality.gxrun import run_with_gx
 from modelscale.quality.outcome import Outcome
 from modelscale.quality.rowrules import Duplicates, RowRule, duplicates_of, row_rule
 from modelscale.quality.suites import Check
+from modelscale.sql_text import ident, string
 
 FAILED = "_dq_failed"
 QUARANTINE = "_dq_quarantine"
@@ -132,10 +133,10 @@ def flag_rows(df: DataFrame, rows: list[RowRule], duplicated: dict[Duplicates, D
         keys = duplicated.get(dup)
         joined = (joined.withColumn(dup.column, F.lit(None).cast("boolean")) if keys is None
                   else _join_duplicates(joined, dup, keys))
-    flags = [r.fails.alias(f"_dq_f{i}") for i, r in enumerate(rows)]
-    errors = [F.col(f"_dq_f{i}") for i, r in enumerate(rows) if r.check.severity == "error"]
-    return (joined.select(*[F.col(c) for c in df.columns], *flags)
-            .withColumn(QUARANTINE, reduce(operator.or_, errors, F.lit(False))))
+    flags = [f"{r.fails} AS _dq_f{i}" for i, r in enumerate(rows)]
+    errors = [f"_dq_f{i}" for i, r in enumerate(rows) if r.check.severity == "error"]
+    return (joined.selectExpr(*map(ident, df.columns), *flags)
+            .withColumn(QUARANTINE, F.expr(" OR ".join(errors) or "FALSE")))
 
 
 def _key_set(dup: Duplicates) -> KeySet:
@@ -169,17 +170,17 @@ def _join_duplicates(frame: DataFrame, dup: Duplicates, duplicated: DataFrame) -
 
 def _failed_names(rows: list[RowRule]) -> Column:
     """The names of the rules a flagged row broke (no higher-order functions: plain codegen)."""
-    names = [F.when(F.col(f"_dq_f{i}"), F.lit(r.check.name)).otherwise(F.lit("")) for i, r in enumerate(rows)]
-    return F.array_remove(F.array(*names), "") if names else F.array().cast("array<string>")
+    names = [f"IF(_dq_f{i}, {string(r.check.name)}, '')" for i, r in enumerate(rows)]
+    return F.expr(f"array_remove(array({', '.join(names)}), '')" if names else "CAST(array() AS array<string>)")
 
 
 def _aggregates(rows: list[RowRule], aggs: list[TableRule]) -> list[Column]:
-    out = [F.count(F.lit(1)).alias("_rows"), F.count_if(QUARANTINE).alias("_failing")]
+    """The row counts and every rule's counts (SQL text: one parse each), then the table rules' metrics."""
+    counts = ["count(1) AS _rows", f"count_if({QUARANTINE}) AS _failing"]
     for i, r in enumerate(rows):
-        out += [F.count_if(f"_dq_f{i}").alias(f"_r{i}_fail"), F.count_if(r.domain).alias(f"_r{i}_domain")]
-    for i, t in enumerate(aggs):
-        out += [expr.alias(f"_t{i}_{key}") for key, expr in t.metrics.items()]
-    return out
+        counts += [f"count_if(_dq_f{i}) AS _r{i}_fail", f"count_if({r.domain}) AS _r{i}_domain"]
+    return [F.expr(c) for c in counts] + [expr.alias(f"_t{i}_{key}") for i, t in enumerate(aggs)
+                                          for key, expr in t.metrics.items()]
 
 
 def _row_outcomes(rows: list[RowRule], values: dict[str, Any]) -> list[Outcome]:
