@@ -35,7 +35,7 @@ from modelscale.jobs.context import JobContext
 
 START = dt.date(2013, 1, 1)
 REPEATS = 5  # interleaved rounds of baseline, same-layout baseline and ingest (see paired.py)
-DAILY_AFTER, DAILY_RUNS = 13, 5  # the daily comparison: tables hold 13 days, then 3 single-day runs
+DAILY_AFTER, DAILY_RUNS = 13, 5  # the daily comparison: tables hold 13 days, then 5 single-day rounds
 
 
 def _config(root: Path, landing: Path) -> AppConfig:
@@ -97,7 +97,7 @@ def run(spark: SparkSession, days: int = 365, workdir: Path | None = None) -> li
         _ingest(spark, _config(root / "warmup", landing), dates[:1])
         _baseline(spark, _config(root, landing), dates[:1], root / "warmup-parquet")
         _layout_baseline(spark, _config(root, landing), dates[:1], root / "warmup-layout")
-        runs: list[int] = []
+        runs: list[int] = []  # rows read per finished round; its length numbers the round's output folders
 
         def ours() -> float:  # each round ingests into fresh tables
             seconds, rows = _ingest(spark, _config(root / f"run{len(runs)}", landing), dates)

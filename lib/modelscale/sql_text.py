@@ -26,9 +26,9 @@ def literal(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return f"CAST('{'NaN' if math.isnan(value) else ('Infinity' if value > 0 else '-Infinity')}' AS DOUBLE)"
-        return f"{value!r}D"
+        if math.isfinite(value):
+            return f"{value!r}D"
+        return f"CAST('{'NaN' if math.isnan(value) else ('Infinity' if value > 0 else '-Infinity')}' AS DOUBLE)"
     if isinstance(value, Decimal):
         return f"{value}BD"
     if isinstance(value, dt.datetime):
@@ -41,5 +41,9 @@ def literal(value: Any) -> str:
 
 
 def string(value: str) -> str:
-    """``value`` as a Spark SQL string literal (backslashes are escapes there)."""
+    """``value`` as a Spark SQL string literal (backslashes are escapes there).
+
+    For Spark alone: a predicate that delta-rs also parses for file pruning (DataFusion's dialect, where a
+    backslash is a plain character) quotes its strings with `modelscale.ingest.ingest_log.sql_str`.
+    """
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -73,5 +73,6 @@ def record(spark: SparkSession, lakehouse: Lakehouse, entries: list[LogEntry], t
 
 
 def sql_str(value: str) -> str:
-    """``value`` as a SQL string literal."""
+    """``value`` as a SQL string literal that both Spark and delta-rs (DataFusion) read alike, for predicates
+    that prune files and filter rows; Spark-only text uses `modelscale.sql_text.string`."""
     return "'" + value.replace("'", "''") + "'"
