@@ -85,7 +85,8 @@ def _timed(action, repeats: int = 2) -> tuple[float, object]:
 
 
 def _parts(df: DataFrame, checks: list) -> dict[str, object]:
-    """The validation's passes one by one: what a floor for its cost is made of."""
+    """The validation's passes one by one, and what bounds them below: the regex rule alone, the
+    aggregates without it, and the three passes over the flagged frame persisted first (GX's way)."""
     from modelscale.key_repeats import count_key_repeats
     from modelscale.quality.aggregates import table_rule
     from modelscale.quality.rowrules import duplicates_of, row_rule
@@ -95,13 +96,32 @@ def _parts(df: DataFrame, checks: list) -> dict[str, object]:
     aggs = [t for c in checks if c.name not in {r.check.name for r in rows} and (t := table_rule(c)) is not None]
     keyed = list(dict.fromkeys(d for c in checks if (d := duplicates_of(c)) is not None))
     flagged = flag_rows(df, rows, {})
+    plain = [r for r in rows if r.check.type != "expect_column_values_to_match_regex"]
+    regex = [r for r in rows if r not in plain]
+
+    def persisted_first() -> None:
+        frame = flag_rows(df, rows, {}).persist()
+        frame.agg(*_aggregates(rows, aggs)).first()
+        [count_key_repeats(frame, _key_set(d)) for d in keyed]
+        _materialise(frame.where(QUARANTINE).select(*df.columns))
+        frame.unpersist()
+
     return {
         "plan building": lambda: flag_rows(df, [r for c in checks if (r := row_rule(c)) is not None], {}),
         "aggregates without uniqueness": lambda: flagged.agg(*_aggregates(rows, aggs)).first(),
+        "the same without the regex rule": lambda: flag_rows(df, plain, {}).agg(*_aggregates(plain, aggs)).first(),
+        "the regex rule alone": lambda: df.agg(*[F.expr(f"count_if({r.fails})") for r in regex]).first(),
         "exact uniqueness alone (key hashes per bucket, a job per key set)":
             lambda: [count_key_repeats(df, _key_set(d)) for d in keyed],
-        "failing rows pass alone": lambda: flagged.where(QUARANTINE).count(),
+        "failing rows pass alone (all columns)": lambda: _materialise(flagged.where(QUARANTINE).select(*df.columns)),
+        "all three passes over the flagged frame persisted first": persisted_first,
     }
+
+
+def _materialise(df: DataFrame) -> None:
+    """Compute every column of every row of ``df`` and drop them (the noop sink): what writing the
+    quarantine reads, without the Delta commit."""
+    df.write.format("noop").mode("overwrite").save()
 
 
 def _scaled(df: DataFrame, times: int) -> DataFrame:
@@ -117,7 +137,7 @@ def _against_scan(df: DataFrame, checks: list) -> tuple[Paired, int, dict[str, f
 
     def ours() -> int:
         with validation(df, "flights", checks) as v:
-            v.failing().count()
+            _materialise(v.failing())
             return v.rows
 
     full_scan()  # warm-up: JIT, file listing, page cache
@@ -141,7 +161,8 @@ def run(spark: SparkSession) -> list[dict]:
         start = time.perf_counter()  # once, cold: GX refuses to add the same expectations to a second suite
         run_with_gx(df, "flights", checks)
         gx_s = time.perf_counter() - start
-    note = f"{len(checks)} expectations, no persist; quarantine rows counted in a filtered pass when any failed; "
+    note = (f"{len(checks)} expectations, no persist; the failing rows computed with all their columns "
+            "(the quarantine write, to the noop sink) when any failed; ")
     return [
         {"name": "validate flights demo suite vs one full scan", "rows": rows, "seconds": vs_scan.seconds,
          "baseline_seconds": vs_scan.baseline_seconds, "ratio": vs_scan.ratio, "target": "ratio >= 0.5",
