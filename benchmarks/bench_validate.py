@@ -102,7 +102,8 @@ def _parts(df: DataFrame, checks: list) -> dict[str, object]:
     def persisted_first() -> None:
         frame = flag_rows(df, rows, {}).persist()
         frame.agg(*_aggregates(rows, aggs)).first()
-        [count_key_repeats(frame, _key_set(d)) for d in keyed]
+        for dup in keyed:
+            count_key_repeats(frame, _key_set(dup))
         _materialise(frame.where(QUARANTINE).select(*df.columns))
         frame.unpersist()
 

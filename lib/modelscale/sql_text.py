@@ -1,4 +1,4 @@
-"""Spark SQL text for identifiers and Python values.
+"""Spark SQL text for identifiers and Python values, and string literals for Delta predicates.
 
 Rules built as SQL text reach the JVM as one string per expression; built as Column objects, every
 function, literal and operator is a driver-to-JVM round trip (a validation suite: ~2,700 of them).
@@ -44,6 +44,12 @@ def string(value: str) -> str:
     """``value`` as a Spark SQL string literal (backslashes are escapes there).
 
     For Spark alone: a predicate that delta-rs also parses for file pruning (DataFusion's dialect, where a
-    backslash is a plain character) quotes its strings with `modelscale.ingest.ingest_log.sql_str`.
+    backslash is a plain character) quotes its strings with `predicate_string`.
     """
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def predicate_string(value: str) -> str:
+    """``value`` as a string literal that Spark and delta-rs (DataFusion) read alike: quotes doubled, no
+    backslash escapes; for table predicates that prune files and filter rows (``where``, ``replace_where``)."""
+    return "'" + value.replace("'", "''") + "'"

@@ -10,6 +10,7 @@ from pyspark.sql.types import DateType, LongType, StringType, StructField, Struc
 
 from modelscale.delta import CommitResult, Lakehouse, Txn
 from modelscale.local_frames import rows_frame
+from modelscale.sql_text import predicate_string
 
 TABLE = "ingest_log"
 
@@ -58,7 +59,7 @@ def known_checksums(lakehouse: Lakehouse, paths: list[str]) -> dict[tuple[str, s
     if not paths or not lakehouse.exists(TABLE):
         return {}
     rows = (
-        lakehouse.read(TABLE, where=f"path IN ({', '.join(sql_str(p) for p in sorted(set(paths)))})")
+        lakehouse.read(TABLE, where=f"path IN ({', '.join(predicate_string(p) for p in sorted(set(paths)))})")
         .select("source", "path", "checksum", "ingested_at")
         .orderBy("ingested_at")
         .collect()
@@ -71,8 +72,3 @@ def record(spark: SparkSession, lakehouse: Lakehouse, entries: list[LogEntry], t
     df = rows_frame(spark, [astuple(e) for e in entries], SCHEMA)
     return lakehouse.append(TABLE, df, txn=txn)
 
-
-def sql_str(value: str) -> str:
-    """``value`` as a SQL string literal that both Spark and delta-rs (DataFusion) read alike, for predicates
-    that prune files and filter rows; Spark-only text uses `modelscale.sql_text.string`."""
-    return "'" + value.replace("'", "''") + "'"

@@ -31,13 +31,14 @@ from pyspark.sql import functions as F
 from modelscale.config.models import SourceConfig
 from modelscale.delta import CommitResult, Lakehouse, Txn
 from modelscale.ingest import ingest_log
-from modelscale.ingest.ingest_log import LogEntry, sql_str
+from modelscale.ingest.ingest_log import LogEntry
 from modelscale.ingest.landing import LandingFile, find_files
 from modelscale.ingest.quarantine import Counts, accepted, check_conservation, quarantined
 from modelscale.ingest.readers import BATCH_DATE, SOURCE_FILE, file_columns, read_batch, records_by_file
 from modelscale.ingest.silver import INGESTED_AT, to_silver, transform_for
 from modelscale.jobs.context import JobContext, JobResult, dates_span
 from modelscale.logs import get_logger, step
+from modelscale.sql_text import predicate_string
 
 log = get_logger("ingest")
 
@@ -162,7 +163,7 @@ def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
         # At that version the batch id marks exactly the batch's rows (a rerun's write replaced any rows of
         # its files; a batch id digests its files). One string compare, where the files predicate tests
         # every row against every file's name and date.
-        rows = lh.read(src.bronze_table, version=bronze.version, where=f"{BATCH_ID} = {sql_str(batch_id)}")
+        rows = lh.read(src.bronze_table, version=bronze.version, where=f"{BATCH_ID} = {predicate_string(batch_id)}")
         silver = _upsert(lh, src, to_silver(rows, plan.name, src), batch_id, metadata)
     return [
         LogEntry(
@@ -178,8 +179,8 @@ def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
 
 def _files_predicate(files: list[LandingFile]) -> str:
     """SQL selecting the rows of ``files`` (the date prunes the table's files by their stats)."""
-    dates = sorted({f"DATE {sql_str(str(f.file_date))}" for f in files})
-    paths = ", ".join(sql_str(f.rel_path) for f in files)
+    dates = sorted({f"DATE {predicate_string(str(f.file_date))}" for f in files})
+    paths = ", ".join(predicate_string(f.rel_path) for f in files)
     return f"{BATCH_DATE} IN ({', '.join(dates)}) AND {SOURCE_FILE} IN ({paths})"
 
 
