@@ -90,7 +90,7 @@ def _parts(df: DataFrame, checks: list) -> dict[str, object]:
     from modelscale.key_repeats import count_key_repeats
     from modelscale.quality.aggregates import table_rule
     from modelscale.quality.rowrules import duplicates_of, row_rule
-    from modelscale.quality.validate import QUARANTINE, _aggregates, _key_set, flag_rows
+    from modelscale.quality.validate import QUARANTINE, _aggregates, _key_set, _values, flag_rows
 
     rows = [r for c in checks if (r := row_rule(c)) is not None]
     aggs = [t for c in checks if c.name not in {r.check.name for r in rows} and (t := table_rule(c)) is not None]
@@ -101,7 +101,7 @@ def _parts(df: DataFrame, checks: list) -> dict[str, object]:
 
     def persisted_first() -> None:
         frame = flag_rows(df, rows, {}).persist()
-        frame.agg(*_aggregates(rows, aggs)).first()
+        _values(frame, _aggregates(rows, aggs))
         for dup in keyed:
             count_key_repeats(frame, _key_set(dup))
         _materialise(frame.where(QUARANTINE).select(*df.columns))
@@ -109,8 +109,8 @@ def _parts(df: DataFrame, checks: list) -> dict[str, object]:
 
     return {
         "plan building": lambda: flag_rows(df, [r for c in checks if (r := row_rule(c)) is not None], {}),
-        "aggregates without uniqueness": lambda: flagged.agg(*_aggregates(rows, aggs)).first(),
-        "the same without the regex rule": lambda: flag_rows(df, plain, {}).agg(*_aggregates(plain, aggs)).first(),
+        "aggregates without uniqueness": lambda: _values(flagged, _aggregates(rows, aggs)),
+        "the same without the regex rule": lambda: _values(flag_rows(df, plain, {}), _aggregates(plain, aggs)),
         "the regex rule alone": lambda: df.agg(*[F.expr(f"count_if({r.fails})") for r in regex]).first(),
         "exact uniqueness alone (key hashes per bucket, a job per key set)":
             lambda: [count_key_repeats(df, _key_set(d)) for d in keyed],

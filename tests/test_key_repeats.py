@@ -23,8 +23,8 @@ def test_null_keys_repeat_like_values_and_the_condition_picks_the_rows(spark: Sp
         [(1, "x", True), (1, "x", False), (None, "y", True), (None, "y", True), (2, None, True), (3, None, True)],
         "a int, b string, live boolean")
     assert count_key_repeats(df, KeySet(("a", "b"))) == 2  # (1, x) and (null, y)
-    assert count_key_repeats(df, KeySet(("a", "b"), F.col("live"))) == 1  # (1, x) counts once among the live
-    assert count_key_repeats(df, KeySet(("a",), F.col("a") > 1)) == 0
+    assert count_key_repeats(df, KeySet(("a", "b"), "live")) == 1  # (1, x) counts once among the live
+    assert count_key_repeats(df, KeySet(("a",), "a > 1")) == 0
     assert count_key_repeats(df.where("false"), KeySet(("a",))) == 0  # no rows: no repeats
 
 

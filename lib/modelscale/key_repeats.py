@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+
+from modelscale.sql_text import ident
 
 # The fewest buckets. Each bucket's array holds 8 bytes per row over the buckets: the session's shuffle
 # partitions, when more, spread a cluster's data (200 partitions: 40 MB a bucket per billion rows). Locally
@@ -24,10 +26,11 @@ BUCKETS = 64
 
 @dataclass(frozen=True)
 class KeySet:
-    """Columns whose values together should identify a row, among the rows where ``where`` holds (all when None)."""
+    """Columns whose values together should identify a row, among the rows where ``where`` (a SQL predicate)
+    holds (all when None)."""
 
     columns: tuple[str, ...]
-    where: Column | None = None
+    where: str | None = None
 
 
 def buckets(spark: SparkSession) -> int:
@@ -39,11 +42,15 @@ def buckets(spark: SparkSession) -> int:
 
 
 def count_key_repeats(df: DataFrame, keys: KeySet) -> int:
-    """The rows (where ``keys.where`` holds) less their distinct key hashes: 0 when no key repeats."""
-    key_hash = F.xxhash64(*[F.col(c) for c in keys.columns])
-    hashes = df.select((key_hash if keys.where is None else F.when(keys.where, key_hash)).alias("hash"))
-    per_bucket = (hashes.where(F.col("hash").isNotNull())
-                  .groupBy(F.pmod("hash", F.lit(buckets(df.sparkSession))).alias("bucket"))
-                  .agg(F.collect_list("hash").alias("hashes")))
-    repeats = per_bucket.agg(F.sum(F.size("hashes") - F.size(F.array_distinct("hashes")))).first()[0]
-    return int(repeats or 0)
+    """The rows (where ``keys.where`` holds) less their distinct key hashes: 0 when no key repeats.
+
+    SQL text, so the query reaches the JVM in a few calls (`sql_text`), and one shuffle: the per-bucket
+    counts (one row per bucket) are summed here. The ingest's dedupe and every uniqueness rule pay its
+    planning on each batch.
+    """
+    key_hash = f"xxhash64({', '.join(map(ident, keys.columns))})"
+    hashed = key_hash if keys.where is None else f"CASE WHEN {keys.where} THEN {key_hash} END"
+    per_bucket = (df.selectExpr(f"{hashed} AS hash", f"pmod({hashed}, {buckets(df.sparkSession)}) AS bucket")
+                  .groupBy("bucket")  # collect_list skips the null hashes of rows outside ``where``
+                  .agg(F.expr("size(collect_list(hash)) - size(array_distinct(collect_list(hash)))")))
+    return sum(row[1] for row in per_bucket.collect())

@@ -40,6 +40,11 @@ def literal(value: Any) -> str:
     raise TypeError(f"no SQL literal for {value!r} ({type(value).__name__})")
 
 
+def one_of(expr: str, values: list[Any]) -> str:
+    """``expr IN (values)`` (no values: never)."""
+    return f"{expr} IN ({', '.join(map(literal, values))})" if values else "FALSE"
+
+
 def string(value: str) -> str:
     """``value`` as a Spark SQL string literal (backslashes are escapes there).
 

@@ -1,7 +1,7 @@
 """Table-level expectations as shared aggregates, evaluated in the same single pass as row rules.
 
-A `TableRule` contributes named aggregate expressions to one ``df.agg(...)`` and turns the values
-back into (success, observed value). Schema rules (column set, count, existence) need no data.
+A `TableRule` contributes named aggregate expressions (SQL text, as the row rules' predicates) to one
+aggregate and turns the values back into (success, observed value). Schema rules (column set, count, existence) need no data.
 Expectations not listed here are evaluated by GX itself.
 """
 
@@ -12,21 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pyspark.sql import Column
-from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from modelscale.quality.suites import Check
+from modelscale.sql_text import ident, literal, one_of
 
 Observe = Callable[[dict[str, Any], StructType], tuple[bool, Any]]
 
 
 @dataclass(frozen=True)
 class TableRule:
-    """Aggregates one expectation needs, and how to judge their values."""
+    """Aggregates one expectation needs (SQL text by name), and how to judge their values."""
 
     check: Check
-    metrics: dict[str, Column]
+    metrics: dict[str, str]
     observe: Observe
 
 
@@ -57,25 +56,27 @@ def _like(value: Any, bound: Any) -> Any:
     return bound
 
 
-def _scalar(agg: Callable[[Column], Column]) -> Callable[[Check], TableRule]:
-    """``expect_column_<stat>_to_be_between``: one aggregate of the column, compared to the range."""
+def _scalar(agg: str) -> Callable[[Check], TableRule]:
+    """``expect_column_<stat>_to_be_between``: one aggregate of the column (``agg`` with ``{}`` for it),
+    compared to the range."""
     def build(check: Check) -> TableRule:
-        return TableRule(check, {"v": agg(F.col(check.arg("column")))}, lambda m, _: (in_range(m["v"], check), m["v"]))
+        value = agg.format(ident(check.arg("column")))
+        return TableRule(check, {"v": value}, lambda m, _: (in_range(m["v"], check), m["v"]))
     return build
 
 
 def _row_count(check: Check) -> TableRule:
-    return TableRule(check, {"n": F.count(F.lit(1))}, lambda m, _: (in_range(m["n"], check), m["n"]))
+    return TableRule(check, {"n": "count(1)"}, lambda m, _: (in_range(m["n"], check), m["n"]))
 
 
 def _row_count_equal(check: Check) -> TableRule:
-    return TableRule(check, {"n": F.count(F.lit(1))}, lambda m, _: (m["n"] == check.arg("value"), m["n"]))
+    return TableRule(check, {"n": "count(1)"}, lambda m, _: (m["n"] == check.arg("value"), m["n"]))
 
 
 def _quantiles(check: Check) -> TableRule:
     ranges = check.arg("quantile_ranges")
     qs, bounds = list(ranges["quantiles"]), list(ranges["value_ranges"])
-    expr = F.percentile_approx(F.col(check.arg("column")), F.array(*[F.lit(float(q)) for q in qs]), 10000)
+    expr = f"percentile_approx({ident(check.arg('column'))}, array({', '.join(literal(float(q)) for q in qs)}), 10000)"
 
     def observe(m: dict[str, Any], _: StructType) -> tuple[bool, Any]:
         values = list(m["q"] or [None] * len(qs))
@@ -85,19 +86,23 @@ def _quantiles(check: Check) -> TableRule:
     return TableRule(check, {"q": expr}, observe)
 
 
+def _outside(col: str, values: list) -> str:
+    """``col`` where it is not null and not one of ``values``, else null."""
+    return f"CASE WHEN {col} IS NOT NULL AND NOT ({one_of(col, values)}) THEN {col} END"
+
+
 def _distinct_in_set(check: Check) -> TableRule:
-    col, values = F.col(check.arg("column")), list(check.arg("value_set") or [])
-    outside = F.when(col.isNotNull() & ~col.isin(values), col)
-    metrics = {"outside": F.count_distinct(outside), "example": F.min(outside)}
+    outside = _outside(ident(check.arg("column")), list(check.arg("value_set") or []))
+    metrics = {"outside": f"count(DISTINCT {outside})", "example": f"min({outside})"}
     return TableRule(check, metrics, lambda m, _: (m["outside"] == 0, _outside_text(m)))
 
 
 def _distinct_contain_set(check: Check, *, exact: bool) -> TableRule:
-    col, values = F.col(check.arg("column")), list(check.arg("value_set") or [])
-    metrics = {f"has{i}": F.max((col == F.lit(v)).cast("int")) for i, v in enumerate(values)}
+    col, values = ident(check.arg("column")), list(check.arg("value_set") or [])
+    metrics = {f"has{i}": f"max(CAST({col} = {literal(v)} AS INT))" for i, v in enumerate(values)}
     if exact:
-        outside = F.when(col.isNotNull() & ~col.isin(values), col)
-        metrics |= {"outside": F.count_distinct(outside), "example": F.min(outside)}
+        outside = _outside(col, values)
+        metrics |= {"outside": f"count(DISTINCT {outside})", "example": f"min({outside})"}
 
     def observe(m: dict[str, Any], _: StructType) -> tuple[bool, Any]:
         missing = [v for i, v in enumerate(values) if not m[f"has{i}"]]
@@ -111,14 +116,15 @@ def _outside_text(m: dict[str, Any]) -> str:
     return f"{m['outside']} distinct values outside the set, e.g. {m['example']!r}" if m["outside"] else "none outside the set"
 
 
-def _ratio(numerator: Callable[[Column], Column], denominator: Callable[[Column], Column]) -> Callable[[Check], TableRule]:
+def _ratio(numerator: str, denominator: str) -> Callable[[Check], TableRule]:
+    """A ratio of two aggregates of the column (each with ``{}`` for it), compared to the range."""
     def build(check: Check) -> TableRule:
-        col = F.col(check.arg("column"))
+        col = ident(check.arg("column"))
 
         def observe(m: dict[str, Any], _: StructType) -> tuple[bool, Any]:
             value = m["num"] / m["den"] if m["den"] else None
             return in_range(value, check), value
-        return TableRule(check, {"num": numerator(col), "den": denominator(col)}, observe)
+        return TableRule(check, {"num": numerator.format(col), "den": denominator.format(col)}, observe)
     return build
 
 
@@ -139,19 +145,19 @@ def _column_set(columns: list[str], check: Check) -> tuple[bool, Any]:
 _BUILDERS: dict[str, Callable[[Check], TableRule]] = {
     "expect_table_row_count_to_be_between": _row_count,
     "expect_table_row_count_to_equal": _row_count_equal,
-    "expect_column_min_to_be_between": _scalar(F.min),
-    "expect_column_max_to_be_between": _scalar(F.max),
-    "expect_column_mean_to_be_between": _scalar(F.avg),
-    "expect_column_sum_to_be_between": _scalar(F.sum),
-    "expect_column_stdev_to_be_between": _scalar(F.stddev_samp),
-    "expect_column_median_to_be_between": _scalar(lambda c: F.percentile_approx(c, 0.5, 10000)),
-    "expect_column_unique_value_count_to_be_between": _scalar(F.count_distinct),
+    "expect_column_min_to_be_between": _scalar("min({})"),
+    "expect_column_max_to_be_between": _scalar("max({})"),
+    "expect_column_mean_to_be_between": _scalar("avg({})"),
+    "expect_column_sum_to_be_between": _scalar("sum({})"),
+    "expect_column_stdev_to_be_between": _scalar("stddev_samp({})"),
+    "expect_column_median_to_be_between": _scalar("percentile_approx({}, 0.5D, 10000)"),
+    "expect_column_unique_value_count_to_be_between": _scalar("count(DISTINCT {})"),
     "expect_column_quantile_values_to_be_between": _quantiles,
     "expect_column_distinct_values_to_be_in_set": _distinct_in_set,
     "expect_column_distinct_values_to_contain_set": lambda c: _distinct_contain_set(c, exact=False),
     "expect_column_distinct_values_to_equal_set": lambda c: _distinct_contain_set(c, exact=True),
-    "expect_column_proportion_of_unique_values_to_be_between": _ratio(F.count_distinct, F.count),
-    "expect_column_proportion_of_non_null_values_to_be_between": _ratio(F.count, lambda c: F.count(F.lit(1))),
+    "expect_column_proportion_of_unique_values_to_be_between": _ratio("count(DISTINCT {})", "count({})"),
+    "expect_column_proportion_of_non_null_values_to_be_between": _ratio("count({})", "count(1)"),
     "expect_table_columns_to_match_set": _schema(_column_set),
     "expect_table_columns_to_match_ordered_list": _schema(
         lambda cols, k: (cols == list(k.arg("column_list")), cols)),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from great_expectations.expectations.row_conditions import PassThroughCondition
 
 from modelscale.quality.suites import Check
-from modelscale.sql_text import ident, literal
+from modelscale.sql_text import ident, literal, one_of
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,6 @@ def _between(value: str, check: Check) -> str:
     return f"NOT ({' AND '.join(ok)})"
 
 
-def _in(col: str, values: list) -> str:
-    """``col`` is one of ``values`` (none: never)."""
-    return f"{col} IN ({', '.join(map(literal, values))})" if values else "FALSE"
-
-
 def _rlikes(col: str, patterns: list[str], join: str) -> str:
     """``col`` matches the patterns, joined by AND or OR (no pattern: AND holds, OR does not)."""
     if not patterns:
@@ -150,8 +145,8 @@ def _pair(violation: Callable[[str, str, Check], str]) -> Builder:
 _BUILDERS: dict[str, Builder] = {
     "expect_column_values_to_not_be_null": _not_null,
     "expect_column_values_to_be_null": _null,
-    "expect_column_values_to_be_in_set": _column_map(lambda c, k: f"NOT ({_in(c, list(k.arg('value_set')))})"),
-    "expect_column_values_to_not_be_in_set": _column_map(lambda c, k: _in(c, list(k.arg("value_set")))),
+    "expect_column_values_to_be_in_set": _column_map(lambda c, k: f"NOT ({one_of(c, list(k.arg('value_set')))})"),
+    "expect_column_values_to_not_be_in_set": _column_map(lambda c, k: one_of(c, list(k.arg("value_set")))),
     "expect_column_values_to_be_between": _column_map(_between),
     "expect_column_value_lengths_to_be_between": _column_map(lambda c, k: _between(f"length({c})", k)),
     "expect_column_value_lengths_to_equal": _column_map(lambda c, k: f"length({c}) != {literal(k.arg('value'))}"),

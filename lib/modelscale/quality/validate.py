@@ -2,7 +2,7 @@
 without persisting it.
 
 Every row rule adds its failure flag to one ``select`` over the source (the names of the failed
-expectations end up in ``_dq_failed``); one ``agg`` over that yields the row count, every rule's
+expectations end up in ``_dq_failed``); one aggregate over that yields the row count, every rule's
 unexpected and domain counts and every table-level aggregate. Beside it, one job per uniqueness
 rule tells whether any of its keys repeats (`key_repeats`); when none does (the usual case) the
 passes are all. Otherwise the duplicated keys are found (a keys-only ``groupBy``), cached,
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
@@ -54,7 +54,7 @@ class FrameValidation:
     failing_rows: int
     flagged: DataFrame
     columns: list[str]
-    failed_names: Column
+    failed_names: str
 
     @property
     def ok(self) -> bool:
@@ -69,12 +69,12 @@ class FrameValidation:
 
         A filtered pass over the source when some row failed; an empty frame (no scan) otherwise.
         """
-        rows = self.flagged.where(QUARANTINE if self.failing_rows else F.lit(False))
-        return rows.select(*self.columns, self.failed_names.alias(FAILED))
+        rows = self.flagged.where(QUARANTINE if self.failing_rows else "FALSE")
+        return rows.selectExpr(*map(ident, self.columns), f"{self.failed_names} AS {FAILED}")
 
     def passing(self) -> DataFrame:
         """Rows that flow on, with the input columns only."""
-        return self.flagged.where(~F.col(QUARANTINE)).select(*self.columns)
+        return self.flagged.where(f"NOT {QUARANTINE}").selectExpr(*map(ident, self.columns))
 
     def check_conserved(self, quarantined: int, passed: int | None = None) -> None:
         """Raise ConservationError unless rows == passing + quarantined."""
@@ -99,7 +99,7 @@ def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[Frame
         row_names = {r.check.name for r in rows}
         aggs = [t for c in checks if c.name not in row_names and (t := table_rule(c)) is not None]
         flagged = flag_rows(df, rows, {})
-        values = flagged.agg(*_aggregates(rows, aggs)).first().asDict()
+        values = _values(flagged, _aggregates(rows, aggs))
         repeated = [d for d, r in zip(keyed, repeats, strict=True) if r.result() > 0]
     covered = row_names | {t.check.name for t in aggs}
     rest = [c for c in checks if c.name not in covered]
@@ -108,12 +108,13 @@ def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[Frame
     try:
         if duplicated:  # only the row counts depend on the duplicate flags; table aggregates stand
             flagged = flag_rows(df, rows, duplicated)
-            values |= flagged.agg(*_aggregates(rows, [])).first().asDict()
+            values |= _values(flagged, _aggregates(rows, []))
         outcomes = {o.check.name: o for o in _row_outcomes(rows, values)}
         outcomes |= {t.check.name: _table_outcome(t, i, values, df.schema) for i, t in enumerate(aggs)}
         # GX persists what it validates; run_with_gx unpersists it. A projection, so a frame the caller
         # cached is neither reused nor released by GX.
-        outcomes |= {o.check.name: o for o in run_with_gx(df.select(*df.columns), table, rest)}
+        if rest:
+            outcomes |= {o.check.name: o for o in run_with_gx(df.select(*df.columns), table, rest)}
         yield FrameValidation(table=table, outcomes=[outcomes[c.name] for c in checks], rows=values["_rows"],
                               failing_rows=values["_failing"], flagged=flagged, columns=df.columns,
                               failed_names=_failed_names(rows))
@@ -126,22 +127,25 @@ def flag_rows(df: DataFrame, rows: list[RowRule], duplicated: dict[Duplicates, D
     """``df`` + one boolean ``_dq_f<i>`` per row rule + ``_dq_quarantine`` (broke an ``error`` rule).
 
     ``duplicated`` holds the duplicated keys of a uniqueness rule's `Duplicates` (`_duplicated_keys`);
-    a rule missing from it has none, and no row fails it.
+    a rule missing from it has none, and no row fails it. One ``selectExpr``: later expressions read
+    earlier ones by alias (Spark's lateral column aliases), so the flags are analysed once, not per column.
     """
-    joined = df
+    joined, absent = df, []
     for dup in dict.fromkeys(r.duplicates for r in rows if r.duplicates is not None):
         keys = duplicated.get(dup)
-        joined = (joined.withColumn(dup.column, F.lit(None).cast("boolean")) if keys is None
-                  else _join_duplicates(joined, dup, keys))
+        if keys is None:
+            absent.append(f"CAST(NULL AS BOOLEAN) AS {ident(dup.column)}")
+        else:
+            joined = _join_duplicates(joined, dup, keys)
     flags = [f"{r.fails} AS _dq_f{i}" for i, r in enumerate(rows)]
     errors = [f"_dq_f{i}" for i, r in enumerate(rows) if r.check.severity == "error"]
-    return (joined.selectExpr(*map(ident, df.columns), *flags)
-            .withColumn(QUARANTINE, F.expr(" OR ".join(errors) or "FALSE")))
+    return joined.selectExpr(*map(ident, df.columns), *absent, *flags,
+                             f"{' OR '.join(errors) or 'FALSE'} AS {QUARANTINE}")
 
 
 def _key_set(dup: Duplicates) -> KeySet:
     """The keys a uniqueness rule tests, for `count_key_repeats`."""
-    return KeySet(dup.keys, None if dup.condition is None else F.expr(dup.condition))
+    return KeySet(dup.keys, dup.condition)
 
 
 def _aliases(dup: Duplicates) -> list[str]:
@@ -168,19 +172,23 @@ def _join_duplicates(frame: DataFrame, dup: Duplicates, duplicated: DataFrame) -
     return frame.join(F.broadcast(duplicated), on=on, how="left").drop(*aliases)
 
 
-def _failed_names(rows: list[RowRule]) -> Column:
+def _failed_names(rows: list[RowRule]) -> str:
     """The names of the rules a flagged row broke (no higher-order functions: plain codegen)."""
     names = [f"IF(_dq_f{i}, {string(r.check.name)}, '')" for i, r in enumerate(rows)]
-    return F.expr(f"array_remove(array({', '.join(names)}), '')" if names else "CAST(array() AS array<string>)")
+    return f"array_remove(array({', '.join(names)}), '')" if names else "CAST(array() AS array<string>)"
 
 
-def _aggregates(rows: list[RowRule], aggs: list[TableRule]) -> list[Column]:
-    """The row counts and every rule's counts (SQL text: one parse each), then the table rules' metrics."""
+def _aggregates(rows: list[RowRule], aggs: list[TableRule]) -> list[str]:
+    """The row counts and every rule's counts, then the table rules' metrics (SQL text)."""
     counts = ["count(1) AS _rows", f"count_if({QUARANTINE}) AS _failing"]
     for i, r in enumerate(rows):
         counts += [f"count_if(_dq_f{i}) AS _r{i}_fail", f"count_if({r.domain}) AS _r{i}_domain"]
-    return [F.expr(c) for c in counts] + [expr.alias(f"_t{i}_{key}") for i, t in enumerate(aggs)
-                                          for key, expr in t.metrics.items()]
+    return counts + [f"{expr} AS _t{i}_{key}" for i, t in enumerate(aggs) for key, expr in t.metrics.items()]
+
+
+def _values(flagged: DataFrame, aggregates: list[str]) -> dict[str, Any]:
+    """The aggregates over ``flagged``, by name: one global aggregate, one parse of the list."""
+    return flagged.selectExpr(*aggregates).collect()[0].asDict()
 
 
 def _row_outcomes(rows: list[RowRule], values: dict[str, Any]) -> list[Outcome]:
