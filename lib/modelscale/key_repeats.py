@@ -50,7 +50,8 @@ def count_key_repeats(df: DataFrame, keys: KeySet) -> int:
     """
     key_hash = f"xxhash64({', '.join(map(ident, keys.columns))})"
     hashed = key_hash if keys.where is None else f"CASE WHEN {keys.where} THEN {key_hash} END"
-    per_bucket = (df.selectExpr(f"{hashed} AS hash", f"pmod({hashed}, {buckets(df.sparkSession)}) AS bucket")
-                  .groupBy("bucket")  # collect_list skips the null hashes of rows outside ``where``
+    per_bucket = (df.selectExpr(f"{hashed} AS hash")
+                  .groupBy(F.expr(f"pmod(hash, {buckets(df.sparkSession)})"))
+                  # collect_list skips the null hashes of rows outside ``where``
                   .agg(F.expr("size(collect_list(hash)) - size(array_distinct(collect_list(hash)))")))
     return sum(row[1] for row in per_bucket.collect())

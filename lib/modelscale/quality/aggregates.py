@@ -1,7 +1,8 @@
 """Table-level expectations as shared aggregates, evaluated in the same single pass as row rules.
 
 A `TableRule` contributes named aggregate expressions (SQL text, as the row rules' predicates) to one
-aggregate and turns the values back into (success, observed value). Schema rules (column set, count, existence) need no data.
+aggregate and turns the values back into (success, observed value). Schema rules (column set, count,
+existence) need no data.
 Expectations not listed here are evaluated by GX itself.
 """
 

@@ -18,9 +18,14 @@ from modelscale.quality.suites import Check, build_suite
 
 
 def run_with_gx(df: DataFrame, table: str, checks: list[Check]) -> list[Outcome]:
-    """Validate ``df`` with GX (result format SUMMARY); one outcome per check, in order."""
+    """Validate ``df`` with GX (result format SUMMARY); one outcome per check, in order.
+
+    GX persists what it validates and we release it: a projection of ``df``, so a frame the caller cached
+    is neither reused nor released by GX.
+    """
     if not checks:
         return []
+    df = df.select(*df.columns)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     suite = context.suites.add(build_suite(table, checks))

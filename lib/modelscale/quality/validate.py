@@ -111,10 +111,7 @@ def validation(df: DataFrame, table: str, checks: list[Check]) -> Iterator[Frame
             values |= _values(flagged, _aggregates(rows, []))
         outcomes = {o.check.name: o for o in _row_outcomes(rows, values)}
         outcomes |= {t.check.name: _table_outcome(t, i, values, df.schema) for i, t in enumerate(aggs)}
-        # GX persists what it validates; run_with_gx unpersists it. A projection, so a frame the caller
-        # cached is neither reused nor released by GX.
-        if rest:
-            outcomes |= {o.check.name: o for o in run_with_gx(df.select(*df.columns), table, rest)}
+        outcomes |= {o.check.name: o for o in run_with_gx(df, table, rest)}
         yield FrameValidation(table=table, outcomes=[outcomes[c.name] for c in checks], rows=values["_rows"],
                               failing_rows=values["_failing"], flagged=flagged, columns=df.columns,
                               failed_names=_failed_names(rows))
