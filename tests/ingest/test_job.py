@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from modelscale.delta import Lakehouse
 from modelscale.errors import ConservationError, InputDataError
@@ -52,6 +53,14 @@ def test_incremental_pickup_then_rerun_changes_nothing(spark: SparkSession, home
                               "rows_quarantined long, batch_date date"),
         ignore_row_order=True, ignore_nullable=True,
     )
+    # each bronze row carries its own batch's id and ingestion time, as the ingest log records them
+    lineage = lakehouse.read("events_bronze").select("_source_file", "_batch_id", "_ingested_at").distinct()
+    logged = lakehouse.read("ingest_log").select(F.col("path").alias("_source_file"),
+                                                 F.col("batch_id").alias("_batch_id"),
+                                                 F.col("ingested_at").alias("_ingested_at"))
+    assert_df_equality(lineage, logged, ignore_row_order=True, ignore_nullable=True)
+    (a, b) = sorted(logged.collect(), key=lambda r: r["_source_file"])
+    assert a["_batch_id"] != b["_batch_id"] and a["_ingested_at"] < b["_ingested_at"]
 
     before = versions(lakehouse)
     for dates in ([D2], [D1, D2]):
