@@ -23,7 +23,7 @@ from pathlib import Path
 from modelscale.config.models import SourceConfig
 from modelscale.errors import InputDataError
 
-_DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
+DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _CHUNK = 1 << 20
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # where Spark's text reader ends a line
 
@@ -71,7 +71,7 @@ def find_files(
 
 
 def _file_date(path: Path) -> dt.date:
-    m = _DATE_IN_NAME.search(path.name)
+    m = DATE_IN_NAME.search(path.name)
     try:
         return dt.date.fromisoformat(m.group(1)) if m else _no_date(path)
     except ValueError:

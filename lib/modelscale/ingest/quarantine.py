@@ -22,12 +22,12 @@ class Counts:
 
 def accepted(parsed: DataFrame) -> DataFrame:
     """Good records: the source columns plus ``_source_file`` and ``_batch_date``."""
-    return parsed.where(~is_bad()).drop(RAW, CHECKS)
+    return parsed.where(f"NOT ({is_bad()})").drop(RAW, CHECKS)
 
 
 def quarantined(parsed: DataFrame, source: SourceConfig) -> DataFrame:
     """Bad records: raw line, reason, ``_source_file`` and ``_batch_date``."""
-    return parsed.where(is_bad()).select(RAW, reason(source).alias(REASON), SOURCE_FILE, BATCH_DATE)
+    return parsed.where(is_bad()).selectExpr(RAW, f"{reason(source)} AS {REASON}", SOURCE_FILE, BATCH_DATE)
 
 
 def check_conservation(what: str, counts: Counts) -> None:

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from functools import reduce
 from typing import Any
 
-from pyspark.sql import Column, DataFrame, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.pandas.types import from_arrow_type
 
 from modelscale.config.models import SourceConfig
 from modelscale.errors import InputDataError
-from modelscale.ingest.landing import LandingFile, has_header
+from modelscale.ingest.landing import DATE_IN_NAME, LandingFile, has_header
+from modelscale.sql_text import ident, one_of, string
 
 RAW = "_raw_record"
 REASON = "_reason"  # on quarantined records, see `reason`
@@ -34,6 +33,11 @@ _CORRUPT = "_corrupt_record"
 _NAME = "_file_name"
 _BAD = "_bad"
 _UNPARSABLE = "unparsable"  # the message for a line that did not parse
+_DATE_IN_NAME = DATE_IN_NAME.pattern
+# The name of the record's file, from Spark's file metadata (about a third of the cost of splitting the file
+# URI: the two per-row columns made from it were a tenth of the bronze parse). Spark percent-encodes the name;
+# '+' is literal there but would decode to a space.
+_FILE_NAME = "url_decode(replace(_metadata.file_name, '+', '%2B'))"
 # Options that steer the file reader rather than the per-line parser.
 _ALIASES = {"integer": "int", "long": "bigint", "short": "smallint", "byte": "tinyint"}
 _FILE_OPTIONS = {"header", "encoding", "charset", "inferSchema", "enforceSchema", "multiLine", "lineSep"}
@@ -49,7 +53,7 @@ def read_batch(spark: SparkSession, name: str, source: SourceConfig, files: list
     for frame in frames[1:]:
         out = out.unionByName(frame, allowMissingColumns=True)
     extra = [c for c in out.columns if c not in source.columns and not c.startswith("_")]
-    return out.select(*source.columns, *extra, RAW, CHECKS, SOURCE_FILE, BATCH_DATE)
+    return out.selectExpr(*map(ident, [*source.columns, *extra, RAW, CHECKS, SOURCE_FILE, BATCH_DATE]))
 
 
 def records_by_file(name: str, source: SourceConfig, files: list[LandingFile]) -> dict[str, int]:
@@ -127,72 +131,75 @@ def _read_group(
     A record is bad when its line did not parse, a value did not take its declared type or a required
     value is missing. Only for a bad record are its raw line and the texts its reason quotes kept (in
     CHECKS); the reason itself is built later, for quarantined records only: a projection that large
-    would slow down the parse of every good record.
+    would slow down the parse of every good record. The expressions are SQL text (`sql_text`): as Column
+    objects, planning a year of flights took 1,700 driver-to-JVM round trips, about half a second.
     """
     paths = [str(f.path) for f in files]
     if source.format == "parquet":
-        parsed = spark.read.parquet(*paths).select(
-            *[F.col(c).cast("string").alias(c) for c in columns],
-            F.to_json(F.struct(*columns)).alias(RAW),
-            F.lit(None).cast("string").alias(_CORRUPT),
-            _file_name().alias(_NAME),
+        parsed = spark.read.parquet(*paths).selectExpr(
+            *[f"CAST({ident(c)} AS STRING) AS {ident(c)}" for c in columns],
+            f"to_json(struct({', '.join(map(ident, columns))})) AS {RAW}",
+            f"CAST(NULL AS STRING) AS {_CORRUPT}",
+            f"{_FILE_NAME} AS {_NAME}",
         )
         typed, checks, bad = _typed_from_texts(source, columns, parsed)
     else:
-        lines = spark.read.text(paths).select(F.col("value").alias(RAW), _file_name().alias(_NAME))
-        lines = lines.where(F.trim(RAW) != "")  # the lines `landing.RecordLines` counts
-        headers = {f.header_line for f in files if f.header_line is not None}
-        if headers:
-            lines = lines.where(~F.col(RAW).isin(*headers))
+        lines = spark.read.text(paths).selectExpr(f"value AS {RAW}", f"{_FILE_NAME} AS {_NAME}")
+        # the lines `landing.RecordLines` counts: not blank, not a header line
+        headers = sorted({f.header_line for f in files if f.header_line is not None})
+        lines = lines.where(f"trim({RAW}) != '' AND NOT {one_of(RAW, headers)}")
         options = {k: str(v).lower() if isinstance(v, bool) else str(v)
                    for k, v in source.options.items() if k not in _FILE_OPTIONS}
         options |= {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
+        options_map = f"map({', '.join(string(x) for kv in options.items() for x in kv)})"
         # Each parse is a generator (one struct per line): a filter on the fields, such as `accepted`, stays
         # above it. In a projection, Spark would push that filter below and parse the line again for every
         # field it reads (a year of flights, uncached: 16 s instead of 1.5).
         if source.format == "csv":
-            typed, checks, bad = _typed_csv(source, columns, lines, options)
+            typed, checks, bad = _typed_csv(source, columns, lines, options_map)
         else:
-            parsed = lines.select(RAW, _NAME, F.inline(F.array(F.from_json(F.col(RAW), _ddl(columns), options))))
+            parsed = lines.selectExpr(
+                RAW, _NAME, f"inline(array(from_json({RAW}, {string(_ddl(columns))}, {options_map})))")
             typed, checks, bad = _typed_from_texts(source, columns, parsed)
-    return typed.withColumn(_BAD, bad).select(
-        *columns,
-        F.when(F.col(_BAD), F.col(RAW)).alias(RAW),
-        F.when(F.col(_BAD), checks).alias(CHECKS),
-        _source_file(files).alias(SOURCE_FILE),
-        F.to_date(F.regexp_extract(F.col(_NAME), r"(\d{4}-\d{2}-\d{2})", 1)).alias(BATCH_DATE),
+    return typed.selectExpr("*", f"{bad} AS {_BAD}").selectExpr(
+        *map(ident, columns),
+        f"CASE WHEN {_BAD} THEN {RAW} END AS {RAW}",
+        f"CASE WHEN {_BAD} THEN {checks} END AS {CHECKS}",
+        f"{_source_file(files)} AS {SOURCE_FILE}",
+        f"to_date(regexp_extract({_NAME}, {string(_DATE_IN_NAME)}, 1)) AS {BATCH_DATE}",
     )
 
 
 def _ddl(columns: tuple[str, ...], types: dict[str, str] | None = None) -> str:
     """``from_csv``/``from_json`` schema: each column as typed in ``types`` (else STRING), then the corrupt record."""
-    return ", ".join(f"`{c}` {(types or {}).get(c, 'STRING')}" for c in (*columns, _CORRUPT))
+    return ", ".join(f"{ident(c)} {(types or {}).get(c, 'STRING')}" for c in (*columns, _CORRUPT))
 
 
 def _typed_csv(source: SourceConfig, columns: tuple[str, ...], lines: DataFrame,
-               options: dict[str, str]) -> tuple[DataFrame, Column, Column]:
+               options_map: str) -> tuple[DataFrame, str, str]:
     """CSV lines parsed straight to the declared types, as Spark's CSV reader does (about a third faster
     than texts then casts). A value that does not take its type marks the record corrupt; the texts the
     reason quotes come from a second, all-string parse that runs for bad records only."""
-    typed = lines.select(RAW, _NAME, F.inline(F.array(F.from_csv(F.col(RAW), _ddl(columns, source.columns),
-                                                                     options))))
-    texts = F.from_csv(F.col(RAW), _ddl(columns), options)
-    bad = reduce(Column.__or__, [F.col(_CORRUPT).isNotNull(), *(F.col(c).isNull() for c in source.required)])
-    return typed, _checks(source, columns, texts.getField), bad
+    parse = f"from_csv({RAW}, {string(_ddl(columns, source.columns))}, {options_map})"
+    typed = lines.selectExpr(RAW, _NAME, f"inline(array({parse}))")
+    texts = f"from_csv({RAW}, {string(_ddl(columns))}, {options_map})"
+    bad = " OR ".join([f"{_CORRUPT} IS NOT NULL", *(f"{ident(c)} IS NULL" for c in source.required)])
+    return typed, _checks(source, columns, lambda c: f"{texts}.{ident(c)}"), bad
 
 
 def _typed_from_texts(source: SourceConfig, columns: tuple[str, ...],
-                      parsed: DataFrame) -> tuple[DataFrame, Column, Column]:
+                      parsed: DataFrame) -> tuple[DataFrame, str, str]:
     """Texts (a JSON object's values, parquet values as strings) cast to the declared types, each column once;
     a value that does not cast, like a missing required one, makes the record bad."""
     typed_columns = _typed_columns(source)
-    typed = parsed.select(
-        *[F.col(c).try_cast(source.columns[c]).alias(c) if c in typed_columns else F.col(c) for c in columns],
-        _checks(source, columns, F.col).alias(CHECKS),
+    typed = parsed.selectExpr(
+        *[f"try_cast({ident(c)} AS {source.columns[c]}) AS {ident(c)}" if c in typed_columns else ident(c)
+          for c in columns],
+        f"{_checks(source, columns, ident)} AS {CHECKS}",
         RAW, _NAME,
     )
-    bad = reduce(Column.__or__, [F.col(f"{CHECKS}.{_CORRUPT}").isNotNull(), *(c for c, _ in _problems(source))])
-    return typed, F.col(CHECKS), bad
+    bad = " OR ".join([f"{CHECKS}.{_CORRUPT} IS NOT NULL", *(check for check, _ in _problems(source))])
+    return typed, CHECKS, bad
 
 
 def _typed_columns(source: SourceConfig) -> list[str]:
@@ -200,40 +207,39 @@ def _typed_columns(source: SourceConfig) -> list[str]:
     return [c for c, t in source.columns.items() if t != "string"]
 
 
-def _checks(source: SourceConfig, columns: tuple[str, ...], text: Callable[[str], Column]) -> Column:
-    """What `reason` reads (the CHECKS struct): the all-string parse's corrupt record, the unparsable-line
+def _checks(source: SourceConfig, columns: tuple[str, ...], text: Callable[[str], str]) -> str:
+    """What `reason` reads (the CHECKS struct, SQL): the all-string parse's corrupt record, the unparsable-line
     message and the text of each typed column; ``text`` gives a field of that parse by name."""
-    return F.struct(
-        text(_CORRUPT).alias(_CORRUPT),
-        F.lit(_unparsable(source, columns)).alias(_UNPARSABLE),
-        *[text(c).alias(c) for c in _typed_columns(source)],
-    )
+    fields = [(_CORRUPT, text(_CORRUPT)), (_UNPARSABLE, string(_unparsable(source, columns))),
+              *[(c, text(c)) for c in _typed_columns(source)]]
+    return f"named_struct({', '.join(f'{string(name)}, {value}' for name, value in fields)})"
 
 
-def is_bad() -> Column:
-    """True for a record to quarantine (on `read_batch`'s result)."""
-    return F.col(CHECKS).isNotNull()
+def is_bad() -> str:
+    """True for a record to quarantine (SQL, on `read_batch`'s result)."""
+    return f"{CHECKS} IS NOT NULL"
 
 
-def reason(source: SourceConfig) -> Column:
-    """Why a bad record (on `read_batch`'s result) is quarantined: an unparsable line, else each
+def reason(source: SourceConfig) -> str:
+    """Why a bad record (on `read_batch`'s result) is quarantined (SQL): an unparsable line, else each
     wrong type and missing value, in the declared column order."""
-    unparsable = F.when(F.col(f"{CHECKS}.{_CORRUPT}").isNotNull(), F.col(f"{CHECKS}.{_UNPARSABLE}"))
-    problems = [F.when(check, message) for check, message in _problems(source)]
-    return F.coalesce(unparsable, F.nullif(F.concat_ws("; ", *problems), F.lit("")))
+    unparsable = f"CASE WHEN {CHECKS}.{_CORRUPT} IS NOT NULL THEN {CHECKS}.{_UNPARSABLE} END"
+    problems = [f"CASE WHEN {check} THEN {message} END" for check, message in _problems(source)]
+    return f"coalesce({unparsable}, nullif(concat_ws('; ', {', '.join(problems) or 'NULL'}), ''))"
 
 
-def _problems(source: SourceConfig) -> list[tuple[Column, Column]]:
-    """(check, message) for each way a parsed record can be bad: a text that does not cast to its
+def _problems(source: SourceConfig) -> list[tuple[str, str]]:
+    """(check, message) as SQL for each way a parsed record can be bad: a text that does not cast to its
     declared type, a required value that is missing."""
-    def text(c: str) -> Column:
-        return F.col(f"{CHECKS}.{c}") if source.columns.get(c, "string") != "string" else F.col(c)
+    def text(c: str) -> str:
+        return f"{CHECKS}.{ident(c)}" if source.columns.get(c, "string") != "string" else ident(c)
 
-    wrong = [(text(c).isNotNull() & F.col(c).isNull(),
-              F.concat(F.lit(f"wrong type in column {c}: expected {source.columns[c]}, got '"), text(c), F.lit("'")))
-             for c in _typed_columns(source)]
-    missing = [(text(c).isNull(), F.lit(f"missing required column {c}")) for c in source.required]
-    return wrong + missing
+    def wrong(c: str) -> tuple[str, str]:
+        said = string(f"wrong type in column {c}: expected {source.columns[c]}, got '")
+        return f"{text(c)} IS NOT NULL AND {ident(c)} IS NULL", f"concat({said}, {text(c)}, {string(chr(39))})"
+
+    missing = [(f"{text(c)} IS NULL", string(f"missing required column {c}")) for c in source.required]
+    return [wrong(c) for c in _typed_columns(source)] + missing
 
 
 def _unparsable(source: SourceConfig, columns: tuple[str, ...]) -> str:
@@ -242,16 +248,9 @@ def _unparsable(source: SourceConfig, columns: tuple[str, ...]) -> str:
     return f"unparsable line: {expected}"
 
 
-def _file_name() -> Column:
-    """The name of the record's file, from Spark's file metadata (about a third of the cost of splitting the
-    file URI: the two per-row columns made from it were a tenth of the bronze parse)."""
-    # Spark percent-encodes the name; '+' is literal there but would decode to a space.
-    return F.url_decode(F.replace(F.col("_metadata.file_name"), F.lit("+"), F.lit("%2B")))
-
-
-def _source_file(files: list[LandingFile]) -> Column:
-    """The landing-relative path of the record's file (as in the ingest log), from its name."""
+def _source_file(files: list[LandingFile]) -> str:
+    """The landing-relative path of the record's file (as in the ingest log), from its name (SQL)."""
     folders = {f.rel_path.rsplit("/", 1)[0] for f in files}
     if len(folders) != 1:
         raise InputDataError(f"one batch must come from one landing folder, got {sorted(folders)}")
-    return F.concat(F.lit(folders.pop() + "/"), F.col(_NAME))
+    return f"concat({string(folders.pop() + '/')}, {_NAME})"
