@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
 
 from modelscale.errors import SchemaMismatchError
+from modelscale.sql_text import ident
 
 CONSTRAINT_PREFIX = "delta.constraints."
 MARKER = "[modelscale]"
@@ -50,12 +51,11 @@ def conform(df: DataFrame, table_schema: StructType, table: str, *,
         raise SchemaMismatchError(
             f"table {table}: the write lacks NOT NULL columns {', '.join(missing_required)}"
         )
-    cols = [
-        F.col(f.name) if f.name in present else F.lit(None).cast(f.dataType).alias(f.name)
-        for f in table_schema.fields
-    ]
     new_fields = [StructField(f.name, f.dataType, True, f.metadata) for f in extra]
-    return df.select(*cols, *[F.col(f.name) for f in new_fields]), new_fields
+    absent = {f.name: F.lit(None).cast(f.dataType) for f in table_schema.fields if f.name not in present}
+    filled = df.withColumns(absent) if absent else df
+    # SQL text: one call (as Column objects, a driver-to-JVM round trip per column)
+    return filled.selectExpr(*[ident(f.name) for f in [*table_schema.fields, *new_fields]]), new_fields
 
 
 def _same_type(a: StructField, b: StructField) -> bool:

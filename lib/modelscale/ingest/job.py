@@ -40,7 +40,7 @@ from modelscale.ingest.silver import INGESTED_AT, to_silver, transform_for
 from modelscale.jobs.context import JobContext, JobResult, dates_span
 from modelscale.local_frames import rows_frame
 from modelscale.logs import get_logger, step
-from modelscale.sql_text import predicate_string
+from modelscale.sql_text import ident, predicate_string
 
 log = get_logger("ingest")
 
@@ -200,7 +200,7 @@ def _files_predicate(files: list[LandingFile]) -> str:
 def _bronze_columns(df: DataFrame) -> DataFrame:
     """Source columns first, then the lineage columns in a fixed order."""
     tail = [SOURCE_FILE, INGESTED_AT, BATCH_ID, BATCH_DATE]
-    return df.select(*[c for c in df.columns if c not in tail], *tail)
+    return df.selectExpr(*map(ident, [c for c in df.columns if c not in tail] + tail))
 
 
 def _replace(lh: Lakehouse, table: str, df: DataFrame, files_predicate: str, batch_id: str,
