@@ -10,6 +10,11 @@ broadcast-joined back to flag the rows, and the row counts are aggregated again.
 the flagged frame and the failing rows (for the quarantine) are a second filtered pass, made only
 when some row failed.
 Expectations we do not compute ourselves run through GX, which persists its input and releases it.
+
+The aggregate is not observed (``DataFrame.observe``) on the quarantine write, which would save a pass: in
+Spark 4.1 an ``Observation`` leaves the session unserializable, and every later job that ships it (a
+LogisticRegressionModel's transform carries its training summary's session) fails with "Task not
+serializable: ObservationManager" (also GoogleCloudDataproc/spark-bigquery-connector#1455).
 """
 
 from __future__ import annotations
