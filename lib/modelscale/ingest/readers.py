@@ -33,7 +33,6 @@ _CORRUPT = "_corrupt_record"
 _NAME = "_file_name"
 _BAD = "_bad"
 _UNPARSABLE = "unparsable"  # the message for a line that did not parse
-_DATE_IN_NAME = DATE_IN_NAME.pattern
 # The name of the record's file, from Spark's file metadata (about a third of the cost of splitting the file
 # URI: the two per-row columns made from it were a tenth of the bronze parse). Spark percent-encodes the name;
 # '+' is literal there but would decode to a space.
@@ -158,16 +157,20 @@ def _read_group(
         if source.format == "csv":
             typed, checks, bad = _typed_csv(source, columns, lines, options_map)
         else:
-            parsed = lines.selectExpr(
-                RAW, _NAME, f"inline(array(from_json({RAW}, {string(_ddl(columns))}, {options_map})))")
+            parsed = lines.selectExpr(RAW, _NAME, f"inline(array({_parse('from_json', columns, options_map)}))")
             typed, checks, bad = _typed_from_texts(source, columns, parsed)
     return typed.selectExpr("*", f"{bad} AS {_BAD}").selectExpr(
         *map(ident, columns),
         f"CASE WHEN {_BAD} THEN {RAW} END AS {RAW}",
         f"CASE WHEN {_BAD} THEN {checks} END AS {CHECKS}",
         f"{_source_file(files)} AS {SOURCE_FILE}",
-        f"to_date(regexp_extract({_NAME}, {string(_DATE_IN_NAME)}, 1)) AS {BATCH_DATE}",
+        f"to_date(regexp_extract({_NAME}, {string(DATE_IN_NAME.pattern)}, 1)) AS {BATCH_DATE}",
     )
+
+
+def _parse(function: str, columns: tuple[str, ...], options_map: str, types: dict[str, str] | None = None) -> str:
+    """``from_csv`` or ``from_json`` of the raw line into ``_ddl(columns, types)`` (SQL)."""
+    return f"{function}({RAW}, {string(_ddl(columns, types))}, {options_map})"
 
 
 def _ddl(columns: tuple[str, ...], types: dict[str, str] | None = None) -> str:
@@ -180,9 +183,8 @@ def _typed_csv(source: SourceConfig, columns: tuple[str, ...], lines: DataFrame,
     """CSV lines parsed straight to the declared types, as Spark's CSV reader does (about a third faster
     than texts then casts). A value that does not take its type marks the record corrupt; the texts the
     reason quotes come from a second, all-string parse that runs for bad records only."""
-    parse = f"from_csv({RAW}, {string(_ddl(columns, source.columns))}, {options_map})"
-    typed = lines.selectExpr(RAW, _NAME, f"inline(array({parse}))")
-    texts = f"from_csv({RAW}, {string(_ddl(columns))}, {options_map})"
+    typed = lines.selectExpr(RAW, _NAME, f"inline(array({_parse('from_csv', columns, options_map, source.columns)}))")
+    texts = _parse("from_csv", columns, options_map)
     bad = " OR ".join([f"{_CORRUPT} IS NOT NULL", *(f"{ident(c)} IS NULL" for c in source.required)])
     return typed, _checks(source, columns, lambda c: f"{texts}.{ident(c)}"), bad
 
@@ -235,8 +237,8 @@ def _problems(source: SourceConfig) -> list[tuple[str, str]]:
         return f"{CHECKS}.{ident(c)}" if source.columns.get(c, "string") != "string" else ident(c)
 
     def wrong(c: str) -> tuple[str, str]:
-        said = string(f"wrong type in column {c}: expected {source.columns[c]}, got '")
-        return f"{text(c)} IS NOT NULL AND {ident(c)} IS NULL", f"concat({said}, {text(c)}, {string(chr(39))})"
+        said, quote = string(f"wrong type in column {c}: expected {source.columns[c]}, got '"), string("'")
+        return f"{text(c)} IS NOT NULL AND {ident(c)} IS NULL", f"concat({said}, {text(c)}, {quote})"
 
     missing = [(f"{text(c)} IS NULL", string(f"missing required column {c}")) for c in source.required]
     return [wrong(c) for c in _typed_columns(source)] + missing
