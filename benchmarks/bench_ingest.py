@@ -8,8 +8,8 @@ ingest job does everything it does in production (fingerprints, malformed-record
 bronze + quarantine + silver MERGE + ingest log). Both are warmed up first on one day, then timed
 in interleaved rounds (each ingest into fresh tables). Record ``ratio`` = the median over the rounds
 of baseline seconds / ingest seconds; target: the ingest costs at most 2x (ratio >= 0.5).
-A second baseline writes the same layout with plain Spark (bronze and silver, each partitioned as the pipeline declares);
-timed against the first, it is what the two tables cost with plain Spark before any of the ingest's own work.
+A second baseline writes the same layout with plain Spark (bronze and silver, each partitioned as the
+pipeline declares); timed against the first, it is what the two tables cost before any of the ingest's own work.
 """
 
 from __future__ import annotations
