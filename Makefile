@@ -10,12 +10,17 @@ DEMO_START ?= 2013-01-01
 DEMO_END ?= 2013-01-17
 export PYSPARK_PYTHON := $(abspath $(PY))
 
-.PHONY: setup java demo test bench clean
+.PHONY: setup java delta-jars demo test bench clean
 
-setup: java $(STAMP) $(AIRFLOW_STAMP)
+setup: java $(STAMP) delta-jars $(AIRFLOW_STAMP)
 
 java:
 	@bash scripts/ensure_java.sh
+
+# The native Delta engine's jars, fetched once from Maven Central into .jars/delta (a no-op when they match
+# the installed delta-spark and pyspark). If the fetch fails it says so in one line and jobs use delta-rs.
+delta-jars: $(STAMP)
+	@$(PY) scripts/fetch_delta_jars.py
 
 # Reinstall only when the dependency list changes: `make setup` is fast when already done.
 $(STAMP): pyproject.toml
@@ -34,7 +39,7 @@ $(AIRFLOW_STAMP): pyproject.toml
 	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --no-deps -e .
 	@touch $(AIRFLOW_STAMP)
 
-demo: java $(STAMP)  # the demo needs no Airflow environment
+demo: java $(STAMP) delta-jars  # the demo needs no Airflow environment
 	$(VENV)/bin/modelscale demo-data --start $(DEMO_START) --end $(DEMO_END)
 	@# show the tables whatever happened, then exit with the pipeline's status
 	$(VENV)/bin/modelscale run pipeline --start $(DEMO_START) --end $(DEMO_END); status=$$?; \
@@ -43,7 +48,7 @@ demo: java $(STAMP)  # the demo needs no Airflow environment
 test: setup
 	$(VENV)/bin/pytest -q
 
-bench: java $(STAMP)
+bench: java $(STAMP) delta-jars
 	$(PY) benchmarks/run.py
 
 clean:

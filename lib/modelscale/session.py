@@ -13,6 +13,7 @@ import sys
 from pyspark.sql import SparkSession
 
 from modelscale.config.models import SparkSettings
+from modelscale.delta.jars import EXTENSION_CONF, session_jars
 from modelscale.logs import get_logger
 
 log = get_logger("session")
@@ -36,7 +37,10 @@ def get_spark(settings: SparkSettings) -> SparkSession:
     _pin_python()
     if settings.connect_url:
         log.info("connecting to Spark Connect at %s", settings.connect_url)
-        spark = SparkSession.builder.remote(settings.connect_url).getOrCreate()
+        builder = SparkSession.builder.remote(settings.connect_url)
+        if not settings.connect_url.startswith("sc://"):  # pyspark starts this server: its JVM takes the jars
+            builder = _with_delta_jars(builder, settings)
+        spark = builder.getOrCreate()
         # a session of our own, like a local one: the configured shuffle width too (Spark's 200 is slow for
         # the small shuffles of daily batches)
         _apply_runtime_conf(spark, settings, {"spark.sql.shuffle.partitions": str(settings.shuffle_partitions)})
@@ -51,12 +55,26 @@ def get_spark(settings: SparkSettings) -> SparkSession:
         # Stage bars only on a terminal: in log files they bury the job's own progress lines.
         .config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
     )
+    builder = _with_delta_jars(builder, settings)
     for key, value in {**BASE_CONF, **settings.conf}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     log.info("started Spark %s master=%s shuffle_partitions=%d", spark.version, settings.master,
              settings.shuffle_partitions)
     return spark
+
+
+def _with_delta_jars(builder: SparkSession.Builder, settings: SparkSettings) -> SparkSession.Builder:
+    """The native Delta jars and SQL extension on a session we start (see `modelscale.delta.jars`); the
+    Delta log's own state is read with the session's shuffle width, not Delta's 50 partitions."""
+    jars = session_jars(settings.delta_jars)
+    if not jars:
+        return builder
+    conf = {**EXTENSION_CONF, "spark.jars": ",".join(jars),
+            "spark.databricks.delta.snapshotPartitions": str(settings.shuffle_partitions)}
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    return builder
 
 
 def _pin_python() -> None:

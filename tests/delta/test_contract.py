@@ -3,38 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import select
 import threading
 import time
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from chispa import assert_df_equality
 from deltalake import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from deltahelpers import SCHEMA, parquet_files, rows, same, sample
 from modelscale.delta import Txn
 from modelscale.errors import ConcurrentWriteError, SchemaMismatchError, TableError
-
-SCHEMA = "id long, part string, amount double, price decimal(10,2), day date, ts timestamp, ok boolean"
-
-
-def rows(spark: SparkSession, data: list[tuple], schema: str = SCHEMA) -> DataFrame:
-    return spark.createDataFrame(data, schema)
-
-
-def sample(spark: SparkSession, ids: range | list[int], part: str = "a") -> DataFrame:
-    """Rows of every type; one partition, so one append writes one file per partition value."""
-    data = [(i, part, i * 1.5, Decimal(f"{i}.25"), dt.date(2024, 1, 1) + dt.timedelta(days=i),
-             dt.datetime(2024, 1, 1, 12, 0, 0, 123456) + dt.timedelta(hours=i), i % 2 == 0) for i in ids]
-    return rows(spark, data).coalesce(1)
-
-
-def same(actual: DataFrame, expected: DataFrame) -> None:
-    assert_df_equality(actual, expected, ignore_row_order=True, ignore_nullable=True)
-
 
 def test_create_from_config_is_idempotent(spark, lakehouse):
     lake = lakehouse(t=dict(partition_by=["part"], properties={"delta.appendOnly": "false"}))
@@ -72,7 +55,9 @@ def test_overwrite_is_one_commit(spark, lakehouse):
     assert lake.info("t").num_files == result.files_added
     same(lake.read("t"), sample(spark, range(10, 12)))
     last = lake.history("t", limit=1)[0]
-    assert last["operation"] == "OVERWRITE" and last["run"] == "r1"
+    assert (last["operation"], last["operationParameters"]["mode"], last["run"]) == ("WRITE", "Overwrite", "r1")
+    assert "predicate" not in last["operationParameters"]
+    assert last["operationMetrics"]["numRemovedFiles"] == "1" and last["operationMetrics"]["numOutputRows"] == "2"
 
 
 def test_replace_where_partition_and_data_predicates(spark, lakehouse):
@@ -131,21 +116,6 @@ def test_merge_of_only_new_keys_adds_files_and_removes_none(spark, lakehouse):
     same(lake.read("t"), sample(spark, [0, 1, 2, 7, 8], "a").unionByName(sample(spark, [9], "b")))
 
 
-def test_merge_skips_files_whose_key_statistics_rule_the_source_out(spark, lakehouse, engine_name):
-    if engine_name != "delta-rs":
-        pytest.skip("reads a file's absence: the native engine's data skipping is Delta's own")
-    lake = lakehouse(t={})
-    lake.append("t", sample(spark, range(0, 3)))
-    (early,) = DeltaTable(lake.location("t")).file_uris()
-    for first in (10, 20):  # one file per append: ids 10-12, 20-22
-        lake.append("t", sample(spark, range(first, first + 3)))
-    Path(early.removeprefix("file://")).unlink()  # ids 0-2: reading this file would fail, so the merge must not
-    result = lake.merge("t", sample(spark, [11, 30]).withColumn("amount", F.lit(-1.0)), ["id"])
-    assert result.metrics == {"rows_updated": 1, "rows_inserted": 1, "rows_deleted": 0, "rows_copied": 2}
-    assert result.files_removed == 1  # the file of ids 10-12; 20-22 was probed and kept
-    assert early in set(DeltaTable(lake.location("t")).file_uris())
-
-
 def test_merge_update_condition_and_delete_missing(spark, lakehouse):
     lake = lakehouse(t={})
     lake.append("t", sample(spark, range(4)))
@@ -187,10 +157,43 @@ def test_history_and_txn_idempotence(spark, lakehouse):
     assert again.version == first.version == lake.version("t")
     assert lake.txn_version("t", "daily") == 20240101 and lake.txn_version("t", "other") is None
     assert lake.read("t").count() == 2
-    ops = [(h["version"], h["operation"]) for h in lake.history("t")]
-    # delta-rs creates a missing table with the first write's data in one commit; native creates it first
-    assert ops == ([(0, "WRITE")] if lake.engine_name == "delta-rs" else [(1, "WRITE"), (0, "CREATE TABLE")])
+    # the first write creates the missing table with its data: one commit, which holds the txn
+    assert [(h["version"], h["operation"]) for h in lake.history("t")] == [(0, "WRITE")]
     assert lake.history("t", limit=1)[0]["run_date"] == "2024-01-01"
+
+
+def test_history_records_each_operation_with_its_metrics(spark, lakehouse):
+    """What Delta's own history (and any reader of the log) shows for each kind of commit."""
+    lake = lakehouse(t=dict(partition_by=["part"]))
+    lake.create("t", StructType.fromDDL(SCHEMA))
+    lake.append("t", sample(spark, range(4), "a").unionByName(sample(spark, range(4, 6), "b")),
+                metadata={"run_id": "r1"})
+    merged = lake.merge("t", sample(spark, [1]).withColumn("amount", F.lit(-1.0)).unionByName(sample(spark, [9])),
+                        ["id"])
+    lake.overwrite("t", sample(spark, [7], "b"), replace_where="part = 'b'")
+    lake.append("t", sample(spark, [8], "a"))
+    lake.optimize("t")
+    history = {h["version"]: h for h in lake.history("t")}
+    assert [history[v]["operation"] for v in range(6)] == ["CREATE TABLE", "WRITE", "MERGE", "WRITE", "WRITE",
+                                                          "OPTIMIZE"]
+    append, merge, replace = history[1], history[2], history[3]
+    assert (append["operationParameters"]["mode"], append["run_id"]) == ("Append", "r1")
+    assert append["operationMetrics"]["numOutputRows"] == "6"
+    counts = merge["operationMetrics"]
+    assert {k: int(counts[m]) for k, m in (("rows_updated", "numTargetRowsUpdated"), ("rows_inserted",
+            "numTargetRowsInserted"), ("rows_deleted", "numTargetRowsDeleted"))} == \
+        {k: v for k, v in merged.metrics.items() if k != "rows_copied"} == \
+        {"rows_updated": 1, "rows_inserted": 1, "rows_deleted": 0}
+    assert int(counts["numTargetFilesRemoved"]) == merged.files_removed >= 1
+    assert replace["operationParameters"]["mode"] == "Overwrite"
+    assert "part = 'b'" in replace["operationParameters"]["predicate"]
+    assert int(replace["operationMetrics"]["numRemovedFiles"]) >= 1
+    assert int(history[5]["operationMetrics"]["numRemovedFiles"]) >= 2
+    # the log itself says so, for any reader: delta-rs reads the same operations back
+    assert [h["operation"] for h in DeltaTable(lake.location("t")).history()][:4] == ["OPTIMIZE", "WRITE", "WRITE",
+                                                                                     "MERGE"]
+    merge_commit = Path(lake.location("t"), "_delta_log", f"{2:020d}.json").read_text().splitlines()
+    assert json.loads(merge_commit[0])["commitInfo"]["operation"] == "MERGE"
 
 
 def test_schema_enforcement_and_evolution(spark, lakehouse):
@@ -226,7 +229,7 @@ def test_constraints_fail_the_write_and_keep_the_version(spark, lakehouse):
 def test_failed_task_leaves_table_and_files_unchanged(spark, lakehouse):
     lake = lakehouse(t={})
     lake.append("t", sample(spark, range(4)))
-    version, files = lake.version("t"), set(_parquet_files(lake.location("t")))
+    version, files = lake.version("t"), set(parquet_files(lake.location("t")))
 
     @F.udf("double")
     def explode_on_three(i: int) -> float:
@@ -242,12 +245,7 @@ def test_failed_task_leaves_table_and_files_unchanged(spark, lakehouse):
     # A task that finished just as the job failed can leave its file behind (its commit message never
     # reached the abort); no version references it, so vacuum removes it and nothing else.
     lake.vacuum("t", retention_hours=0)
-    assert set(_parquet_files(lake.location("t"))) == files
-
-
-def _parquet_files(location: str) -> list[str]:
-    return sorted(str(p.relative_to(location)) for p in Path(location).rglob("*.parquet")
-                  if "_delta_log" not in p.parts)
+    assert set(parquet_files(lake.location("t"))) == files
 
 
 def test_concurrent_appends_both_land(spark, lakehouse):
@@ -269,38 +267,48 @@ def test_concurrent_appends_both_land(spark, lakehouse):
     same(lake.read("t"), sample(spark, range(6)))
 
 
-def test_conflicting_rewrites_race_cleanly(spark, lakehouse):
-    """Two merges that read the same snapshot and rewrite the same file: one wins, the other fails clearly."""
+def test_merge_racing_an_append_of_the_same_key_fails_cleanly(spark, lakehouse, tmp_path):
+    """The append commits while the merge runs on the snapshot it read: the merge would have inserted a key
+    the append added, so it fails with ConcurrentWriteError and the table holds the appended row once."""
     lake = lakehouse(t={})
     lake.append("t", sample(spark, range(4)))
-    start, before = lake.version("t"), set(_parquet_files(lake.location("t")))
+    start = lake.version("t")
+    started, appended, released = (str(tmp_path / name) for name in ("started", "appended", "released"))
+    os.mkfifo(started)
+    os.mkfifo(appended)
 
     @F.udf("double")
-    def slow(x: float) -> float:
-        time.sleep(1.5)
+    def held(x: float) -> float:  # the merge's first evaluation waits here for the append to commit
+        if not os.path.exists(released):
+            with open(started, "w") as f:
+                f.write("merge running\n")
+            with open(appended) as f:
+                f.read()
+            open(released, "w").close()
         return x
 
-    outcomes: list[object] = []
-
-    def merge(amount: float) -> None:
-        src = sample(spark, [1]).withColumn("amount", slow(F.lit(amount)))
+    def append_when_started() -> None:
+        fd = os.open(started, os.O_RDONLY | os.O_NONBLOCK)
         try:
-            outcomes.append(lake.merge("t", src, ["id"]))
-        except BaseException as exc:
-            outcomes.append(exc)
+            assert select.select([fd], [], [], 300)[0], "the merge never started"
+            os.read(fd, 100)
+        finally:
+            os.close(fd)
+        lake.append("t", sample(spark, [9]))
+        with open(appended, "w") as f:
+            f.write("appended\n")
 
-    threads = [threading.Thread(target=merge, args=(a,)) for a in (10.0, 20.0)]
-    [t.start() for t in threads]
-    [t.join() for t in threads]
-    errors = [o for o in outcomes if isinstance(o, BaseException)]
-    assert len(errors) == 1 and isinstance(errors[0], ConcurrentWriteError), outcomes
-    assert "concurrent" in str(errors[0])
+    appender = threading.Thread(target=append_when_started)
+    appender.start()
+    with pytest.raises(ConcurrentWriteError, match=r"table .*t.*(conflicts with|concurrent)"):
+        lake.merge("t", sample(spark, [1, 9]).withColumn("amount", held(F.lit(-1.0))), ["id"])
+    appender.join()
     assert lake.version("t") == start + 1
-    got = lake.read("t")
-    assert got.count() == 4 and got.where("id = 1").first().amount in (10.0, 20.0)
-    # the loser's files were deleted by abort: only the winner's new file was added on disk
+    same(lake.read("t"), sample(spark, [*range(4), 9]))
+    # the merge's files are gone, or unreferenced and removed by the first vacuum: nothing of it remains
+    lake.vacuum("t", retention_hours=0)
     active = {str(Path(u).relative_to(lake.location("t"))) for u in DeltaTable(lake.location("t")).file_uris()}
-    assert set(_parquet_files(lake.location("t"))) - before == active - before != set()
+    assert set(parquet_files(lake.location("t"))) == active
 
 
 PARTITION_VALUES = ["with space", "a/b", "k=v", "100%", "naïve ünïcödé 東京", None, "007", "q?*[x]{y}"]
@@ -343,10 +351,10 @@ def test_optimize_compacts_and_vacuum_removes(spark, lakehouse, partition_by, co
     assert result.committed and result.files_removed == compacted and result.files_added == 1
     assert lake.info("t").num_files == 1 + kept
     same(lake.read("t"), expected)
-    assert len(_parquet_files(lake.location("t"))) == 5
+    assert len(parquet_files(lake.location("t"))) == 5
     removed = lake.vacuum("t", retention_hours=0)
     assert len(removed) == compacted
-    assert len(_parquet_files(lake.location("t"))) == 1 + kept
+    assert len(parquet_files(lake.location("t"))) == 1 + kept
     same(lake.read("t"), expected)
     assert not lake.optimize("t").committed
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,12 +13,13 @@ from chispa import assert_df_equality
 from deltalake import DeltaTable, Schema, write_deltalake
 from pyspark.sql import functions as F
 
+from deltahelpers import parquet_files, sample
 from modelscale.delta import Txn, select_engine
 from modelscale.delta.rs.files import footer_stats
-from modelscale.errors import ConfigError, TableError
+from modelscale.errors import ConcurrentWriteError, ConfigError, TableError
 
-def test_auto_selects_delta_rs_without_jars_and_rejects_unknown(spark):
-    assert select_engine(spark, "auto").name == "delta-rs"
+
+def test_unknown_engine_is_rejected(spark):
     with pytest.raises(ConfigError, match="expected auto, native or delta-rs"):
         select_engine(spark, "spark-delta")
 
@@ -220,15 +223,15 @@ def test_writes_from_another_thread_find_the_data_source(spark, rs_lake):
 
 
 def test_a_commit_that_landed_keeps_its_files_when_reporting_fails(spark, rs_lake, monkeypatch):
-    from modelscale.delta.rs import log
+    from modelscale.delta.rs import commit
 
     lake = rs_lake(t={})
     lake.append("t", spark.range(2))
 
-    def lost(root: str, write_id: str) -> int:
+    def lost(*args: object) -> None:  # the step after the commit file landed
         raise OSError("connection reset while reading the history")
 
-    monkeypatch.setattr(log, "_committed_version", lost)
+    monkeypatch.setattr(commit, "_checkpoint_if_due", lost)
     with pytest.raises(OSError, match="connection reset"):
         lake.append("t", spark.range(2, 5))
     monkeypatch.undo()
@@ -253,3 +256,53 @@ def test_data_source_abort_keeps_the_files_of_a_write_the_log_holds(spark, rs_la
     assert lake.read("t").count() == 4
     writer("another-write").abort([FilesWritten(adds)])  # a write that never landed: its files go
     assert not any((Path(root) / a["path"]).exists() for a in adds)
+
+
+def test_merge_skips_files_whose_key_statistics_rule_the_source_out(spark, rs_lake):
+    """Reads a file's absence: the native engine's data skipping is Delta's own."""
+    lake = rs_lake(t={})
+    lake.append("t", sample(spark, range(0, 3)))
+    (early,) = DeltaTable(lake.location("t")).file_uris()
+    for first in (10, 20):  # one file per append: ids 10-12, 20-22
+        lake.append("t", sample(spark, range(first, first + 3)))
+    Path(early.removeprefix("file://")).unlink()  # ids 0-2: reading this file would fail, so the merge must not
+    result = lake.merge("t", sample(spark, [11, 30]).withColumn("amount", F.lit(-1.0)), ["id"])
+    assert result.metrics == {"rows_updated": 1, "rows_inserted": 1, "rows_deleted": 0, "rows_copied": 2}
+    assert result.files_removed == 1  # the file of ids 10-12; 20-22 was probed and kept
+    assert early in set(DeltaTable(lake.location("t")).file_uris())
+
+
+def test_conflicting_rewrites_race_cleanly(spark, rs_lake):
+    """Two merges in threads of one session that read the same snapshot and rewrite the same file: one wins,
+    the other fails clearly. (The native engine runs one MERGE per session at a time: Delta takes a merge's
+    txn marker and user metadata from session confs.)"""
+    lake = rs_lake(t={})
+    lake.append("t", sample(spark, range(4)))
+    start, before = lake.version("t"), set(parquet_files(lake.location("t")))
+
+    @F.udf("double")
+    def slow(x: float) -> float:
+        time.sleep(1.5)
+        return x
+
+    outcomes: list[object] = []
+
+    def merge(amount: float) -> None:
+        src = sample(spark, [1]).withColumn("amount", slow(F.lit(amount)))
+        try:
+            outcomes.append(lake.merge("t", src, ["id"]))
+        except BaseException as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=merge, args=(a,)) for a in (10.0, 20.0)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    assert len(errors) == 1 and isinstance(errors[0], ConcurrentWriteError), outcomes
+    assert "concurrent" in str(errors[0])
+    assert lake.version("t") == start + 1
+    got = lake.read("t")
+    assert got.count() == 4 and got.where("id = 1").first().amount in (10.0, 20.0)
+    # the loser's files were deleted by abort: only the winner's new file was added on disk
+    active = {str(Path(u).relative_to(lake.location("t"))) for u in DeltaTable(lake.location("t")).file_uris()}
+    assert set(parquet_files(lake.location("t"))) - before == active - before != set()

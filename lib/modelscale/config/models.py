@@ -32,6 +32,8 @@ class SparkSettings(StrictModel):
     driver_memory: str = "2g"
     ui_enabled: bool = False
     conf: dict[str, str] = Field(default_factory=dict)
+    # The native Delta jars for a session we build: ``auto`` those `make setup` fetched, ``none``, or a folder.
+    delta_jars: str = "auto"
 
 
 class DeltaSettings(StrictModel):

@@ -41,11 +41,12 @@ class DeltaEngine(Protocol):
 
 
 def native_available(spark: SparkSession) -> bool:
-    """True when ``format("delta")`` resolves: reading a missing path fails with a Delta error, not a lookup error."""
+    """True when Delta's SQL runs: describing a missing path fails with Delta's own error (without the jars or
+    the SQL extension, Spark cannot parse or resolve it)."""
     try:
-        spark.read.format("delta").load("/nonexistent/modelscale-delta-probe").schema
+        spark.sql("DESCRIBE DETAIL delta.`/nonexistent/modelscale-delta-probe`").collect()
     except Exception as exc:
-        return "DATA_SOURCE_NOT_FOUND" not in str(exc)
+        return "DELTA_" in str(exc)
     return True
 
 
@@ -60,6 +61,10 @@ def select_engine(spark: SparkSession, preference: str, *, target_file_size_mb: 
     if preference == "native" or (preference == "auto" and native_available(spark)):
         log.info("Delta engine: native (format delta)")
         return NativeEngine(spark)
-    log.info("Delta engine: delta-rs (Spark data source %s)", "modelscale_delta")
+    if preference == "auto":
+        log.info("Delta engine: delta-rs (the Delta jars are not on this session's classpath: `make setup` "
+                 "fetches them)")
+    else:
+        log.info("Delta engine: delta-rs (delta.engine: delta-rs)")
     return DeltaRsEngine(spark, target_file_size_mb=target_file_size_mb,
                          max_open_files_per_task=max_open_files_per_task)

@@ -10,6 +10,7 @@ already holds, and hands the rest to the engine (native Delta or delta-rs).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -114,7 +115,9 @@ class Lakehouse:
         return self.engine.version(self.catalog.table(name))
 
     def history(self, name: str, limit: int | None = None) -> list[dict[str, Any]]:
-        return self.engine.history(self.catalog.table(name), limit)
+        """Delta's history, newest first: each commit's operation, parameters and metrics as Delta recorded
+        them, with the metadata our writes record (userMetadata JSON) lifted to top-level keys."""
+        return [_lifted(entry) for entry in self.engine.history(self.catalog.table(name), limit)]
 
     def txn_version(self, name: str, app_id: str) -> int | None:
         return self.engine.txn_version(self.catalog.table(name), app_id)
@@ -179,6 +182,14 @@ class Lakehouse:
             except Exception:
                 if not self.engine.exists(ref):  # else a concurrent writer created it first
                     raise
+
+
+def _lifted(entry: dict[str, Any]) -> dict[str, Any]:
+    try:
+        ours = json.loads(entry.get("userMetadata") or "")
+    except ValueError:  # another writer's free text
+        return entry
+    return {**ours, **entry} if isinstance(ours, dict) else entry
 
 
 def _check_partition_columns(ref: TableRef, schema: StructType) -> None:

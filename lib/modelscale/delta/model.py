@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-OPERATION_KEY = "modelscale.operation"  # commit metadata key holding our operation name (history shows it)
+OPERATION_KEY = "modelscale.operation"  # the real operation of a commit delta-rs made (remote storage; see rs.log)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from modelscale.catalog import TableRef
 from modelscale.delta.model import OPERATION_KEY, CommitResult, TableInfo, Txn
 from modelscale.delta.rs import cdf, log, spark_files, storage
 from modelscale.delta.rs import merge as merge_plan
+from modelscale.delta.rs.commit import check_writable
 from modelscale.delta.rs.scan import scan
 from modelscale.delta.rs.source import NAME, DeltaRsDataSource
 from modelscale.delta.schema import constraints_of, enforce, holds
@@ -76,8 +77,7 @@ class DeltaRsEngine:
 
     def history(self, ref: TableRef, limit: int | None) -> list[dict[str, Any]]:
         entries = self._table(ref).history(limit)
-        for e in entries:
-            e.pop(log.WRITE_ID_KEY, None)
+        for e in entries:  # a commit delta-rs made on remote storage names the real operation under our key
             if OPERATION_KEY in e:
                 e["operation"] = e.pop(OPERATION_KEY)
         return entries
@@ -133,7 +133,8 @@ class DeltaRsEngine:
             operation = "OVERWRITE"
             removes = log.active_files(table)
         df = enforce(df, log.spark_schema(table), constraints_of(table.metadata().configuration), ref.name)
-        return self._commit_job(ref, table, df, operation, removes, txn, new_columns, metadata)
+        return self._commit_job(ref, table, df, operation, removes, txn, new_columns, metadata,
+                                details={"predicate": replace_where})
 
     def write_new(self, ref: TableRef, df: DataFrame, *, operation: str, replace_where: str | None,
                   txn: Txn | None, metadata: dict[str, str]) -> CommitResult:
@@ -145,7 +146,8 @@ class DeltaRsEngine:
         df = enforce(df, schema, {}, ref.name)
         create = {"schema": schema.json(), "partition_by": list(ref.partition_by),
                   "configuration": dict(ref.config.properties)}
-        return self._commit_job(ref, None, df, operation, [], txn, [], metadata, create=create)
+        return self._commit_job(ref, None, df, operation, [], txn, [], metadata, create=create,
+                                details={"predicate": replace_where})
 
     def merge(self, ref: TableRef, source: DataFrame, keys: list[str], *, update_condition: str | None,
               delete_missing: bool, txn: Txn | None, new_columns: list[StructField],
@@ -153,19 +155,25 @@ class DeltaRsEngine:
         table = self._table(ref)
         entries = log.active_files(table)
         schema, constraints = log.spark_schema(table), constraints_of(table.metadata().configuration)
-        touched = entries if delete_missing else self._files_with_keys(table, schema, entries, source, keys)
+        bounds = {} if delete_missing else self._key_bounds(table, schema, source, keys)
+        touched = entries if delete_missing else self._files_with_keys(table, entries, source, keys, bounds)
         source = merge_plan.unique_keys(source, keys, ref.name)
+        ranges = {k: [_json_value(lo), _json_value(hi)] for k, (lo, hi) in bounds.items() if lo is not None}
+        details = {"merge": {"keys": keys, "update_condition": update_condition, "delete_missing": delete_missing,
+                             "key_ranges": ranges if len(ranges) == len(bounds) else {}}}
         if not touched:  # every source row is an insert: no join, no persisted copy; the write counts them
             inserts = enforce(source.select(*schema.fieldNames(), *[f.name for f in new_columns]), schema,
                               constraints, ref.name)
-            result = self._commit_job(ref, table, inserts, "MERGE", [], txn, new_columns, metadata)
+            result = self._commit_job(ref, table, inserts, "MERGE", [], txn, new_columns, metadata, details=details)
             return merge_plan.with_metrics(result, merge_plan.inserts_only(result.rows_written))
         rows, metrics = merge_plan.merged_rows(self._scan(table, touched), source, keys,
                                                update_condition=update_condition, delete_missing=delete_missing,
                                                new_columns=[f.name for f in new_columns])
+        details["merge"]["metrics"] = metrics
         try:
             checked = enforce(merge_plan.surviving(rows), schema, constraints, ref.name)
-            result = self._commit_job(ref, table, checked, "MERGE", touched, txn, new_columns, metadata)
+            result = self._commit_job(ref, table, checked, "MERGE", touched, txn, new_columns, metadata,
+                                      details=details)
         finally:
             release(rows)
         return merge_plan.with_metrics(result, metrics)
@@ -183,7 +191,8 @@ class DeltaRsEngine:
         n = max(1, math.ceil(sum(e.size for e in small) / self._target_bytes))
         df = self._scan(table, small)
         df = df.repartition(n, *partition_by) if partition_by else df.repartition(n)
-        return self._commit_job(ref, table, df, "OPTIMIZE", small, None, [], {}, data_change=False)
+        return self._commit_job(ref, table, df, "OPTIMIZE", small, None, [], {}, data_change=False,
+                                details={"predicate": where})
 
     def vacuum(self, ref: TableRef, retention_hours: int) -> list[str]:
         return self._table(ref).vacuum(retention_hours, dry_run=False, enforce_retention_duration=False, full=True)
@@ -229,11 +238,11 @@ class DeltaRsEngine:
         failing = {tuple(row) for row in outside}
         return [e for e in entries if values_of(e) in failing]
 
-    def _files_with_keys(self, table: DeltaTable, schema: StructType, entries: list[log.FileEntry],
-                         source: DataFrame, keys: list[str]) -> list[log.FileEntry]:
+    def _files_with_keys(self, table: DeltaTable, entries: list[log.FileEntry], source: DataFrame, keys: list[str],
+                         bounds: dict[str, tuple[Any, Any]]) -> list[log.FileEntry]:
         """Files holding a key of ``source``: a semi-join reading only key columns and the file path, over
         the files whose key statistics do not rule every source key out (`_within_key_ranges`)."""
-        entries = self._within_key_ranges(table, schema, entries, source, keys)
+        entries = self._within_key_ranges(table, entries, bounds)
         if not entries:
             return []
         probe = self._scan(table, entries).select(*keys, F.col("_metadata.file_path").alias("file"))
@@ -242,26 +251,30 @@ class DeltaRsEngine:
         root = _plain_root(table)
         return [e for e in entries if storage.join(root, e.path) in paths]
 
-    def _within_key_ranges(self, table: DeltaTable, schema: StructType, entries: list[log.FileEntry],
-                           source: DataFrame, keys: list[str]) -> list[log.FileEntry]:
-        """``entries`` less the files whose min/max statistics of an integer or date key lie outside the
-        source's range of that key (one small aggregate over the source), as Delta's data skipping does.
-
-        A day's new rows then skip every earlier day's file without reading it. Other types prune nothing:
-        string statistics may be truncated, timestamp ones compare across time zones.
-        """
+    def _key_bounds(self, table: DeltaTable, schema: StructType, source: DataFrame,
+                    keys: list[str]) -> dict[str, tuple[Any, Any]]:
+        """The source's (min, max) of each integer or date key that is not a partition column (one small
+        aggregate): the keys whose file statistics are exact and compare in Python as in Spark. String
+        statistics may be truncated and timestamp ones compare across time zones, so those keys are left out."""
         partition_by = table.metadata().partition_columns
         ranged = [k for k in keys if k not in partition_by and isinstance(schema[k].dataType, _EXACT_STATS)]
-        if not entries or not ranged:
+        if not ranged:
+            return {}
+        row = source.agg(*[agg(k) for k in ranged for agg in (F.min, F.max)]).first()
+        return {k: (row[2 * i], row[2 * i + 1]) for i, k in enumerate(ranged)}
+
+    def _within_key_ranges(self, table: DeltaTable, entries: list[log.FileEntry],
+                           bounds: dict[str, tuple[Any, Any]]) -> list[log.FileEntry]:
+        """``entries`` less the files whose min/max statistics of a key lie outside the source's ``bounds``,
+        as Delta's data skipping does: a day's new rows then skip every earlier day's file unread."""
+        if not entries or not bounds:
             return entries
-        bounds = source.agg(*[agg(k) for k in ranged for agg in (F.min, F.max)]).first()
-        wanted = {k: (bounds[2 * i], bounds[2 * i + 1]) for i, k in enumerate(ranged)}
-        if any(lo is None for lo, _ in wanted.values()):  # no source row has this key: none can match
+        if any(lo is None for lo, _ in bounds.values()):  # no source row has this key: none can match
             return []
-        stats = log.key_ranges(table, ranged)
+        stats = log.key_ranges(table, list(bounds))
 
         def may_hold(entry: log.FileEntry) -> bool:
-            for k, (lo, hi) in wanted.items():
+            for k, (lo, hi) in bounds.items():
                 file_lo, file_hi = stats.get(entry.path, {}).get(k, (None, None))
                 if file_lo is not None and file_hi is not None and (file_hi < lo or file_lo > hi):
                     return False
@@ -272,7 +285,7 @@ class DeltaRsEngine:
     def _commit_job(self, ref: TableRef, table: DeltaTable | None, df: DataFrame, operation: str,
                     removes: list[log.FileEntry], txn: Txn | None, new_columns: list[StructField],
                     metadata: dict[str, str], *, data_change: bool = True,
-                    create: dict[str, Any] | None = None) -> CommitResult:
+                    create: dict[str, Any] | None = None, details: dict[str, Any] | None = None) -> CommitResult:
         """Write ``df``'s files and make one Delta commit of them plus ``removes``.
 
         ``table`` is None only with ``create`` (schema JSON, partition_by, configuration): the commit
@@ -285,8 +298,7 @@ class DeltaRsEngine:
             root, partition_by = self._root(ref), create["partition_by"]
         else:
             root, partition_by = _plain_root(table), table.metadata().partition_columns
-            if data_change:
-                log.refuse_unsupported_writes(table, root)
+            check_writable(table, root, removes=bool(removes) and data_change)
         write_id = uuid.uuid4().hex
         plan = {
             "write_id": write_id,
@@ -298,6 +310,7 @@ class DeltaRsEngine:
             "txn": {"app_id": txn.app_id, "version": txn.version} if txn else None,
             "metadata": metadata,
             "add_columns": StructType(new_columns).json() if new_columns else None,
+            **(details or {}),
         }
         if partition_by:
             outcome = self._commit_through_source(ref, root, df.sortWithinPartitions(*partition_by), partition_by,
@@ -369,6 +382,11 @@ def _activate(spark: SparkSession) -> None:
     if jsession is None or getattr(spark, "_jvm", None) is None:
         return
     SparkSession._get_j_spark_session_class(spark._jvm).setActiveSession(jsession)
+
+
+def _json_value(value: Any) -> Any:
+    """A key bound as the Delta log's statistics write it (dates as ISO text)."""
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def _plain_root(table: DeltaTable) -> str:

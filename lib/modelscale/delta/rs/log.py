@@ -18,11 +18,13 @@ from pyspark.sql.types import StructType
 
 from modelscale.delta.model import OPERATION_KEY
 from modelscale.delta.rs import partitions, storage
+from modelscale.delta.rs.commit import Outcome, check_writable, commit_info, is_local, validate_adds
+from modelscale.delta.rs.commit import commit as commit_local
 from modelscale.delta.schema import from_delta_json
 from modelscale.errors import ConcurrentWriteError, TableError
 
 UNSUPPORTED_READER_FEATURES = {"deletionVectors", "columnMapping"}
-WRITE_ID_KEY = "modelscale.write_id"
+WRITE_ID_KEY = "txnId"  # commitInfo key holding the write's id (Delta's own field for a commit's unique id)
 
 
 @dataclass(frozen=True)
@@ -69,17 +71,6 @@ def refuse_unsupported(table: DeltaTable, root: str) -> None:
         )
 
 
-def refuse_unsupported_writes(table: DeltaTable, root: str) -> None:
-    """Generated or identity columns would be written without their values: refuse to write."""
-    schema_json = table.schema().to_json()
-    found = sorted({"generatedColumns", "identityColumns"} & set(table.protocol().writer_features or []))
-    found += [f for f, key in (("generation expressions", "delta.generationExpression"),
-                               ("identity columns", "delta.identity.")) if key in schema_json]
-    if found:
-        raise TableError(f"table at {root} uses {', '.join(found)}, which the delta-rs engine does not "
-                         "compute on write; write it with the native engine")
-
-
 def spark_schema(table: DeltaTable) -> StructType:
     return from_delta_json(table.schema().to_json())
 
@@ -116,22 +107,20 @@ def key_ranges(table: DeltaTable, columns: list[str]) -> dict[str, dict[str, tup
     return {unquote(r["path"]): {c: (r[f"min.{c}"], r[f"max.{c}"]) for c in have} for r in rows}
 
 
-@dataclass(frozen=True)
-class Outcome:
-    version: int
-    committed: bool
-    files_added: int
-    files_removed: int
-    rows_written: int
-
-
 def commit(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outcome:
     """Make ONE commit of ``adds`` plus the plan's removes against the plan's read version.
 
-    Skips (and deletes the new files) when the plan's Txn is already in the table. A concurrent
-    commit that conflicts raises ConcurrentWriteError; blind appends are rebased by delta-rs.
-    A plan with ``create`` creates the table with ``adds`` in that one commit (see `_create`).
+    On a local or mounted file system the commit is written by `commit.commit` (the real operation in
+    the history, Delta's conflict rules). Other storage URIs have no create-if-absent here, so delta-rs
+    commits there (`_commit_with_delta_rs`): same actions, but the history records every write as a
+    WRITE in mode Append, with the real operation under ``modelscale.operation``.
     """
+    if is_local(root):
+        return commit_local(root, plan, adds)
+    return _commit_with_delta_rs(root, plan, adds)
+
+
+def _commit_with_delta_rs(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outcome:
     if plan.get("create") is not None:
         return _create(root, plan, adds)
     table = DeltaTable(root, version=plan["read_version"])
@@ -142,7 +131,8 @@ def commit(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outco
             storage.delete([storage.join(root, a["path"]) for a in adds])
             return Outcome(DeltaTable(root).version(), False, 0, 0, 0)
     partition_by = table.metadata().partition_columns
-    _validate(adds, partition_by, root)
+    check_writable(table, root, removes=bool(plan.get("removes")) and plan["data_change"])
+    validate_adds(adds, partition_by, root)
     removes = plan.get("removes", [])
     if not adds and not removes and txn is None:
         return Outcome(table.version(), False, 0, 0, 0)
@@ -153,25 +143,25 @@ def commit(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outco
         RemoveAction(r["path"], plan["data_change"], now, r["size"], r["partition_values"]) for r in removes
     ]
     actions += [AddAction(**a) for a in adds]
-    write_id = plan["write_id"]
-    props = _commit_properties(plan)
     try:
         table.create_write_transaction(actions, "append", table.schema(), partition_by=partition_by,
-                                       commit_properties=props)
+                                       commit_properties=_commit_properties(plan, adds, partition_by))
     except CommitFailedError as exc:
         raise ConcurrentWriteError(
             f"table at {root}: {plan['operation']} read version {plan['read_version']} but a concurrent "
             f"commit changed the files it rewrites; nothing was committed, re-run the operation ({exc})"
         ) from None
     rows = sum(_num_records(a) for a in adds)
-    return Outcome(_committed_version(root, write_id), True, len(adds), len(removes), rows)
+    return Outcome(_committed_version(root, plan["write_id"]), True, len(adds), len(removes), rows)
 
 
-def _commit_properties(plan: dict[str, Any]) -> CommitProperties:
+def _commit_properties(plan: dict[str, Any], adds: list[dict[str, Any]], partition_by: list[str]) -> CommitProperties:
+    """What of `commit.commit_info` delta-rs lets a caller record: parameters, metrics, user metadata, txn id."""
     txn = plan.get("txn")
+    info = commit_info(plan, adds, partition_by)
+    kept = {k: info[k] for k in ("operationParameters", "operationMetrics", "userMetadata", "txnId") if k in info}
     return CommitProperties(
-        custom_metadata={**plan.get("metadata", {}), OPERATION_KEY: plan["operation"],
-                         WRITE_ID_KEY: plan["write_id"]},
+        custom_metadata={**kept, OPERATION_KEY: info["operation"]},
         app_transactions=[Transaction(txn["app_id"], txn["version"])] if txn else None,
     )
 
@@ -184,12 +174,12 @@ def _create(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outc
     """
     create = plan["create"]
     partition_by = create["partition_by"]
-    _validate(adds, partition_by, root)
+    validate_adds(adds, partition_by, root)
     schema = Schema.from_json(create["schema"])
     try:
         create_table_with_add_actions(root, schema, [AddAction(**a) for a in adds], "error", partition_by or None,
                                       configuration=create.get("configuration") or None,
-                                      commit_properties=_commit_properties(plan))
+                                      commit_properties=_commit_properties(plan, adds, partition_by))
     except Exception as exc:
         existing = open_table(root)
         if existing is None:
@@ -230,13 +220,3 @@ def _version_of(root: str, write_id: str) -> int | None:
 
 def _num_records(add: dict[str, Any]) -> int:
     return json.loads(add["stats"])["numRecords"]
-
-
-def _validate(adds: list[dict[str, Any]], partition_by: list[str], root: str) -> None:
-    """delta-rs accepts add actions without partition values: check them before committing."""
-    for a in adds:
-        if set(a["partition_values"]) != set(partition_by):
-            raise TableError(
-                f"table at {root}: file {a['path']} has partition values for "
-                f"{sorted(a['partition_values'])}, expected {partition_by}; nothing was committed"
-            )

@@ -1,0 +1,65 @@
+"""Where a session we build finds the native Delta engine's jars, and the settings that turn them on.
+
+`make setup` fetches them once (scripts/fetch_delta_jars.py) into ``.jars/delta`` beside ``lib/``, with a
+manifest naming the delta-spark version and Spark minor they were resolved for. They are used only while
+that still matches the installed ``delta-spark`` and ``pyspark``: stale jars would fail at the first
+Delta call, far from the cause.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+
+from modelscale.logs import get_logger
+
+log = get_logger("delta")
+
+MANIFEST = "manifest.json"
+FOLDER_ENV = "MODELSCALE_DELTA_JARS_DIR"
+# Static settings: they take effect only in a session built with them (spark-submit and Databricks set their own).
+EXTENSION_CONF: dict[str, str] = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+def fetched_folder() -> Path:
+    """The project-local folder `make setup` fetches into (git-ignored); ``MODELSCALE_DELTA_JARS_DIR`` moves it."""
+    if os.environ.get(FOLDER_ENV):
+        return Path(os.environ[FOLDER_ENV]).expanduser().resolve()
+    return Path(__file__).resolve().parents[3] / ".jars" / "delta"
+
+
+def expected_versions() -> tuple[str, str]:
+    """(delta-spark version, Spark major.minor) of the installed packages: what the jars must match."""
+    import pyspark
+
+    return metadata.version("delta-spark"), ".".join(pyspark.__version__.split(".")[:2])
+
+
+def session_jars(setting: str) -> list[str]:
+    """The jar paths for ``spark.delta_jars``: ``auto`` the fetched ones when they match the installed
+    packages, ``none`` nothing, anything else a folder whose jars are all used."""
+    if setting == "none":
+        return []
+    if setting != "auto":
+        folder = Path(setting).expanduser()
+        jars = sorted(str(p) for p in folder.glob("*.jar"))
+        if not jars:
+            log.warning("spark.delta_jars is %s, which holds no jars: the native Delta engine is off", folder)
+        return jars
+    folder = fetched_folder()
+    manifest = folder / MANIFEST
+    if not manifest.exists():
+        return []
+    fetched = json.loads(manifest.read_text())
+    delta_version, spark_minor = expected_versions()
+    if (fetched.get("delta_version"), fetched.get("spark_minor")) != (delta_version, spark_minor):
+        log.warning("the Delta jars in %s are for delta-spark %s on Spark %s, not the installed %s on %s: "
+                    "not used (make setup fetches the right ones)", folder, fetched.get("delta_version"),
+                    fetched.get("spark_minor"), delta_version, spark_minor)
+        return []
+    return [str(folder / name) for name in fetched["jars"]]
