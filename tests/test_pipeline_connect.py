@@ -3,6 +3,8 @@
 Every job goes through the Connect client: no sparkContext, no RDD, no JVM handle on the driver side. It
 runs in its own process: a Connect session cannot share this process with the tests' classic session.
 The same checks as the classic run are made on the tables, the model and the MLflow runs it leaves.
+The server is started without the Delta jars, as a Connect server we do not control may be, so ``auto``
+picks the delta-rs engine: the classic run covers the native engine end to end, this one the jar-less path.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ SCRIPT = textwrap.dedent(
     from modelscale.session import get_spark
     from test_pipeline_e2e import check_three_days, run_three_days
 
-    spark = get_spark(SparkSettings(connect_url="local[2]", shuffle_partitions=2))
+    spark = get_spark(SparkSettings(connect_url="local[2]", shuffle_partitions=2, delta_jars="none"))
     assert type(spark).__module__.startswith("pyspark.sql.connect"), type(spark)
     ctx, results = run_three_days(spark)
     check_three_days(ctx, results)

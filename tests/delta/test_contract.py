@@ -153,7 +153,8 @@ def test_history_and_txn_idempotence(spark, lakehouse):
     first = lake.append("t", sample(spark, range(2)), txn=Txn("daily", 20240101), metadata={"run_date": "2024-01-01"})
     again = lake.append("t", sample(spark, range(2)), txn=Txn("daily", 20240101))
     older = lake.overwrite("t", sample(spark, range(9)), txn=Txn("daily", 20231231))
-    assert first.committed and not again.committed and not older.committed
+    merged = lake.merge("t", sample(spark, [1, 7]), ["id"], txn=Txn("daily", 20240101))
+    assert first.committed and not again.committed and not older.committed and not merged.committed
     assert again.version == first.version == lake.version("t")
     assert lake.txn_version("t", "daily") == 20240101 and lake.txn_version("t", "other") is None
     assert lake.read("t").count() == 2

@@ -20,6 +20,9 @@ class DeltaEngine(Protocol):
     """Path-level Delta operations; frames handed to writes already match the table's schema."""
 
     name: str
+    # True when the engine itself skips a write whose Txn the table holds before writing any file (Delta's
+    # idempotent writes); otherwise `Lakehouse` checks `txn_version` first.
+    skips_applied_txns: bool
 
     def exists(self, ref: TableRef) -> bool: ...
     def schema(self, ref: TableRef) -> StructType | None: ...

@@ -160,13 +160,18 @@ class Lakehouse:
         aligned, new_columns = conform(df, table_schema, name, merge_schema=merge_schema)
         result = _checked(lambda: self.engine.write(ref, aligned, overwrite=overwrite, replace_where=replace_where,
                                                     txn=txn, new_columns=new_columns, metadata=metadata or {}), name)
-        log.info("%s %s: version %s, %d rows in %d files", result.operation, name, result.version,
-                 result.rows_written, result.files_added)
+        if result.committed or txn is None:
+            log.info("%s %s: version %s, %d rows in %d files", result.operation, name, result.version,
+                     result.rows_written, result.files_added)
+        else:
+            log.info("%s %s skipped: the table already holds txn %s version %s", operation, name, txn.app_id,
+                     txn.version)
         return result
 
     def _skip(self, ref: TableRef, txn: Txn | None, operation: str) -> CommitResult | None:
-        """A result for a write whose Txn the table already holds; None when it must run."""
-        if txn is None:
+        """A result for a write whose Txn the table already holds; None when it must run (or the engine
+        itself skips it before writing)."""
+        if txn is None or self.engine.skips_applied_txns:
             return None
         seen = self.engine.txn_version(ref, txn.app_id)
         if seen is None or seen < txn.version:

@@ -47,6 +47,7 @@ T = TypeVar("T")
 
 class NativeEngine:
     name = "native"
+    skips_applied_txns = True  # Delta checks txnAppId/txnVersion before it writes (reading them costs two scans)
 
     def __init__(self, spark: SparkSession) -> None:
         self._spark = spark

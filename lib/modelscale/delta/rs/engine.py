@@ -49,6 +49,7 @@ class DeltaRsEngine:
     """Delta tables on paths/URIs without the Delta jars."""
 
     name = "delta-rs"
+    skips_applied_txns = False  # its commit checks too, but only after the Spark job wrote the files
 
     def __init__(self, spark: SparkSession, *, target_file_size_mb: int = 128,
                  max_open_files_per_task: int = 32) -> None:
