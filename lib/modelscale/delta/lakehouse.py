@@ -93,9 +93,7 @@ class Lakehouse:
         skipped = self._skip(ref, txn, "MERGE")
         if skipped:
             return skipped
-        self._ensure(ref, source.schema)
-        table_schema = self.engine.schema(ref)
-        assert table_schema is not None
+        table_schema = self._existing_schema(ref, source.schema)
         absent = [f.name for f in table_schema.fields if f.name not in source.columns]
         if absent:
             raise SchemaMismatchError(f"table {name}: merge source lacks table columns {', '.join(absent)}; "
@@ -145,8 +143,9 @@ class Lakehouse:
         skipped = self._skip(ref, txn, operation)
         if skipped:
             return skipped
+        table_schema = self.engine.schema(ref)
         write_new = getattr(self.engine, "write_new", None)
-        if write_new is not None and not ref.config.constraints and not self.engine.exists(ref):
+        if table_schema is None and write_new is not None and not ref.config.constraints:
             _check_partition_columns(ref, df.schema)
             aligned, _ = conform(df, df.schema, name, merge_schema=False)
             result = _checked(lambda: write_new(ref, aligned, operation=operation, replace_where=replace_where,
@@ -154,9 +153,8 @@ class Lakehouse:
             log.info("%s %s: created at version %s, %d rows in %d files", result.operation, name, result.version,
                      result.rows_written, result.files_added)
             return result
-        self._ensure(ref, df.schema)
-        table_schema = self.engine.schema(ref)
-        assert table_schema is not None
+        if table_schema is None:
+            table_schema = self._existing_schema(ref, df.schema)
         aligned, new_columns = conform(df, table_schema, name, merge_schema=merge_schema)
         result = _checked(lambda: self.engine.write(ref, aligned, overwrite=overwrite, replace_where=replace_where,
                                                     txn=txn, new_columns=new_columns, metadata=metadata or {}), name)
@@ -179,14 +177,19 @@ class Lakehouse:
         log.info("%s %s skipped: txn %s already at version %s", operation, ref.name, txn.app_id, seen)
         return CommitResult(ref.name, self.engine.version(ref), False, operation)
 
-    def _ensure(self, ref: TableRef, schema: StructType) -> None:
-        """Create a missing table (from its config) for the first write."""
-        if not self.engine.exists(ref):
-            try:
-                self.create(ref.name, schema)
-            except Exception:
-                if not self.engine.exists(ref):  # else a concurrent writer created it first
-                    raise
+    def _existing_schema(self, ref: TableRef, schema: StructType) -> StructType:
+        """The table's schema, creating the table from its config (with ``schema``) if it is missing."""
+        current = self.engine.schema(ref)
+        if current is not None:
+            return current
+        try:
+            self.create(ref.name, schema)
+        except Exception:
+            if not self.engine.exists(ref):  # else a concurrent writer created it first
+                raise
+        created = self.engine.schema(ref)
+        assert created is not None
+        return created
 
 
 def _lifted(entry: dict[str, Any]) -> dict[str, Any]:

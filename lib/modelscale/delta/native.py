@@ -34,7 +34,8 @@ from modelscale.errors import ConcurrentWriteError, TableError
 from modelscale.sql_text import ident, string
 
 WRITE_ID_KEY = "modelscale.write_id"  # in userMetadata: finds a write's commit in the history
-_MISSING = ("DELTA_MISSING_DELTA_TABLE", "DELTA_TABLE_NOT_FOUND", "PATH_NOT_FOUND", "TABLE_OR_VIEW_NOT_FOUND")
+_MISSING = ("DELTA_MISSING_DELTA_TABLE", "DELTA_TABLE_NOT_FOUND", "DELTA_TABLE_ONLY_OPERATION", "PATH_NOT_FOUND",
+            "TABLE_OR_VIEW_NOT_FOUND")
 # delta-io/delta#4776: Delta 4.x on Spark 4 fails to analyse BETWEEN in a replaceWhere (INTERNAL_ERROR). The
 # simple shape (a column between two literals) is rewritten to the equivalent pair of comparisons.
 _LITERAL = r"(?:(?:DATE|TIMESTAMP)\s*)?'[^']*'|-?\d+(?:\.\d+)?"
@@ -66,9 +67,12 @@ class NativeEngine:
             raise
 
     def version(self, ref: TableRef) -> int | None:
-        if not self.exists(ref):
-            return None
-        return int(self._sql(f"DESCRIBE HISTORY {self._sql_name(ref)} LIMIT 1").first().version)
+        try:
+            return int(self._sql(f"DESCRIBE HISTORY {self._sql_name(ref)} LIMIT 1").first().version)
+        except AnalysisException as exc:
+            if any(code in str(exc) for code in _MISSING):
+                return None
+            raise
 
     def txn_version(self, ref: TableRef, app_id: str) -> int | None:
         """Highest ``txn`` action version for ``app_id`` in the log's commits and checkpoints (Delta has no

@@ -81,8 +81,9 @@ def run(ctx: JobContext) -> JobResult:
         if entries:
             run_key = _digest(p.batch_id for p in plans if p.new_files)
             ingest_log.record(ctx.spark, ctx.lakehouse, entries, Txn(f"ingest:{ingest_log.TABLE}:{run_key}", 1))
+        versions = {t: ctx.lakehouse.version(t) for t in {t for plan in plans for t in _tables(plan.source)}}
         for plan in plans:
-            sources[plan.name]["table_versions"] = _versions(ctx.lakehouse, plan.source)
+            sources[plan.name]["table_versions"] = {t: versions[t] for t in _tables(plan.source)}
         info.update(files=len(entries), rows_read=sum(s["rows_read"] for s in sources.values()),
                     quarantined=sum(s["rows_quarantined"] for s in sources.values()))
     changed = [path for s in sources.values() for path in s["changed_files"]]
@@ -239,10 +240,9 @@ def _landed(lh: Lakehouse, table: str, result: CommitResult, files_predicate: st
     return {r[SOURCE_FILE]: r["count"] for r in rows}
 
 
-def _versions(lh: Lakehouse, src: SourceConfig) -> dict[str, int | None]:
-    """Current version of each table the source writes (None while a table does not exist)."""
-    tables = (src.bronze_table, src.quarantine, src.silver_table, ingest_log.TABLE)
-    return {t: lh.version(t) if lh.exists(t) else None for t in tables}
+def _tables(src: SourceConfig) -> tuple[str, ...]:
+    """The tables a source writes (their versions, None while a table does not exist, go to the summary)."""
+    return src.bronze_table, src.quarantine, src.silver_table, ingest_log.TABLE
 
 
 def _version(result: CommitResult | None) -> int | None:
