@@ -143,7 +143,7 @@ def _against_scan(df: DataFrame, checks: list) -> tuple[Paired, int, dict[str, f
 
     full_scan()  # warm-up: JIT, file listing, page cache
     rows = ours()
-    timed = rounds({"scan": lambda: seconds_of(full_scan), "ours": lambda: seconds_of(ours)}, REPEATS)
+    timed = rounds({"scan": lambda _: seconds_of(full_scan), "ours": lambda _: seconds_of(ours)}, REPEATS)
     parts = {name: round(_timed(action)[0], 2) for name, action in _parts(df, checks).items()}
     return Paired(timed["scan"], timed["ours"]), rows, parts
 

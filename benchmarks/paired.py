@@ -42,6 +42,14 @@ class Paired:
         lo, hi = min(self.ratios), max(self.ratios)
         return f"median of {len(self.ours)} interleaved rounds, ratio range {lo:.3f}..{hi:.3f}"
 
+    def record(self, name: str, rows: int, note: str, target: float | None = None) -> dict:
+        """A runner record (see run.py) of these rounds; ``target`` is the least acceptable ratio."""
+        record = {"name": name, "rows": rows, "seconds": self.seconds, "baseline_seconds": self.baseline_seconds,
+                  "ratio": self.ratio}
+        if target is not None:
+            record["target"] = f"ratio >= {target}"
+        return {**record, "note": f"{note}; {self.spread()}"}
+
 
 def seconds_of(action: Callable[[], object]) -> float:
     """Wall-clock seconds of one call of ``action``."""
@@ -50,11 +58,12 @@ def seconds_of(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def rounds(sides: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
-    """Seconds of each side in each of ``repeats`` rounds; a round runs every side once, in order
-    (each callable times itself, so it can leave its set-up out)."""
+def rounds(sides: dict[str, Callable[[int], float]], repeats: int) -> dict[str, list[float]]:
+    """Seconds of each side in each of ``repeats`` rounds; a round runs every side once, in order. Each
+    callable gets the round's index (0-based), so it can write into that round's own folder, and times
+    itself, so it can leave its set-up out."""
     out: dict[str, list[float]] = {name: [] for name in sides}
-    for _ in range(repeats):
+    for i in range(repeats):
         for name, side in sides.items():
-            out[name].append(side())
+            out[name].append(side(i))
     return out

@@ -6,7 +6,9 @@ is better), plus optional ``target`` and ``note``. Benchmarks report; they never
 
     python benchmarks/run.py [--only delta,ingest]
 
-With ``--only``, the other benchmarks' records of the previous run are kept in latest.*.
+With ``--only``, the other benchmarks' records of the previous run are kept in latest.*. For a quick
+trial at a smaller scale: MODELSCALE_BENCH_ROWS (bench_delta, default 5,000,000 rows),
+MODELSCALE_BENCH_DAYS (bench_ingest, default 365; at least 18), BENCH_SCORE_DAYS (bench_score).
 """
 
 from __future__ import annotations
