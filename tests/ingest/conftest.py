@@ -57,23 +57,30 @@ def write_events(home: Path, day: dt.date, *lines: str, header: str = HEADER, na
 Runner = Callable[..., JobResult]
 
 
+@pytest.fixture(params=["native", "delta-rs"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Every ingest guarantee (one commit per table and batch, Txn, quarantine, conservation, reruns) on both
+    Delta engines."""
+    return request.param
+
+
 @pytest.fixture
-def run_ingest(spark: SparkSession, home: Path) -> Runner:
+def run_ingest(spark: SparkSession, home: Path, engine: str) -> Runner:
     """``run_ingest(dates, config=None)``: one ingest job run against the test home."""
     def _run(dates: list[dt.date], config: AppConfig | None = None) -> JobResult:
         cfg = config or events_config()
-        lakehouse = make_lakehouse(spark, cfg)
+        lakehouse = make_lakehouse(spark, cfg, engine)
         return job.run(JobContext(config=cfg, spark=spark, lakehouse=lakehouse, run_dates=dates, run_id="test"))
     return _run
 
 
-def make_lakehouse(spark: SparkSession, cfg: AppConfig) -> Lakehouse:
-    return Lakehouse(spark, Catalog(cfg.settings, cfg.pipeline), select_engine(spark, "delta-rs"))
+def make_lakehouse(spark: SparkSession, cfg: AppConfig, engine: str = "delta-rs") -> Lakehouse:
+    return Lakehouse(spark, Catalog(cfg.settings, cfg.pipeline), select_engine(spark, engine))
 
 
 @pytest.fixture
-def lakehouse(spark: SparkSession, home: Path) -> Lakehouse:
-    return make_lakehouse(spark, events_config())
+def lakehouse(spark: SparkSession, home: Path, engine: str) -> Lakehouse:
+    return make_lakehouse(spark, events_config(), engine)
 
 
 def versions(lh: Lakehouse, tables: tuple[str, ...] = ALL_EVENT_TABLES) -> dict[str, int | None]:

@@ -49,11 +49,11 @@ def test_demo_landing_is_daily_and_idempotent(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_one_real_week_end_to_end(spark: SparkSession, run_ingest: Runner) -> None:
+def test_one_real_week_end_to_end(spark: SparkSession, run_ingest: Runner, engine: str) -> None:
     cfg = load_config("local", "flights_delay")
     write_landing(cfg.settings.storage.landing, WEEK[0], WEEK[-1])
     result = run_ingest(WEEK, cfg)
-    lh = make_lakehouse(spark, cfg)
+    lh = make_lakehouse(spark, cfg, engine)
 
     week_flights = [r for r in _source_rows("flights") if (r["month"], int(r["day"])) <= ("1", 7)]
     week_weather = [r for r in _source_rows("weather") if (r["month"], int(r["day"])) <= ("1", 7)]
