@@ -12,6 +12,9 @@ task of a run succeeds or the run stops at the first failure. Set in the schedul
   ``AIRFLOW_CONN_MODELSCALE_SPARK='{"conn_type": "spark", "host": "local[2]"}'``;
 - ``PATH`` must find the ``spark-submit`` of the environment the jobs run in (for example
   ``.venv/bin``), since the Spark provider runs the ``spark-submit`` on PATH.
+
+The native Delta jars `make setup` fetched go to spark-submit with Delta's SQL extension, so the tasks run
+on the same Delta engine as ``modelscale run`` (without them, ``delta.engine: auto`` picks delta-rs).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from airflow.sdk import DAG
 
 from modelscale.config import list_pipelines, load_config
 from modelscale.config.loader import default_conf_dir
+from modelscale.delta.jars import EXTENSION_CONF, fetched_jars
 from modelscale.orchestration import task_plan
 
 JOBS_DIR = Path(os.environ.get("MODELSCALE_JOBS_DIR", Path(__file__).resolve().parents[1] / "jobs"))
@@ -39,6 +43,7 @@ def build_dag(pipeline: str) -> DAG:
     sched = cfg.schedule
     env_vars = {k: os.environ[k] for k in PASS_THROUGH if k in os.environ}
     env_vars.setdefault("MODELSCALE_CONF", str(default_conf_dir()))
+    jars = fetched_jars()
     with DAG(
         dag_id=f"modelscale__{pipeline}",
         description=cfg.description or f"modelscale pipeline {pipeline}",
@@ -59,6 +64,8 @@ def build_dag(pipeline: str) -> DAG:
                 conn_id=SPARK_CONN,
                 name=f"modelscale-{pipeline}-{spec.job}",
                 env_vars=env_vars,
+                jars=",".join(jars) or None,
+                conf=dict(EXTENSION_CONF) if jars else None,
             )
             for up in spec.upstream:
                 tasks[up] >> tasks[spec.job]

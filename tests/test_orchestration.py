@@ -154,6 +154,7 @@ def test_airflow_dag_run_on_a_fresh_install(tmp_path: Path) -> None:
     states = airflow("tasks", "states-for-dag-run", DAG_ID, "2013-01-02", "-o", "json")
     assert {t["task_id"]: t["state"] for t in json.loads(states.stdout)} == dict.fromkeys(JOBS, "success"), \
         states.stdout + states.stderr[-2000:]
+    assert "Delta engine: native" in out and "Delta engine: delta-rs" not in out  # the CLI's engine
     for job, reason in (("train", "warm-up: the training split does not yet hold"),
                         ("score", "no model to score with yet"), ("monitor", "no model to score with yet")):
         assert f"2013-01-02 {job} skipped: {reason}" in out

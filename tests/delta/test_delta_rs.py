@@ -306,3 +306,26 @@ def test_conflicting_rewrites_race_cleanly(spark, rs_lake):
     # the loser's files were deleted by abort: only the winner's new file was added on disk
     active = {str(Path(u).relative_to(lake.location("t"))) for u in DeltaTable(lake.location("t")).file_uris()}
     assert set(parquet_files(lake.location("t"))) - before == active - before != set()
+
+
+def test_storage_without_create_if_absent_commits_through_delta_rs(spark, rs_lake, monkeypatch):
+    """On object storage (no hard links) delta-rs makes the commit: the same table, the real operation under
+    our key, Delta's metrics and predicate, and the write still idempotent. (Unpartitioned: this process
+    commits; a partitioned table's commit runs in the data source's Python worker, beyond the patch.)"""
+    from modelscale.delta.rs import log
+
+    monkeypatch.setattr(log, "is_local", lambda root: False)
+    lake = rs_lake(t={})
+    lake.append("t", sample(spark, range(4), "a").unionByName(sample(spark, [4], "b")), txn=Txn("load", 1),
+                metadata={"run_id": "r1"})
+    merged = lake.merge("t", sample(spark, [1, 9], "a").withColumn("amount", F.lit(-1.0)), ["id"])
+    lake.overwrite("t", sample(spark, [7], "b"), replace_where="part = 'b'")
+    assert not lake.append("t", sample(spark, [5]), txn=Txn("load", 1)).committed
+    assert merged.metrics == {"rows_updated": 1, "rows_inserted": 1, "rows_deleted": 0, "rows_copied": 4}
+    assert sorted(r.id for r in lake.read("t").collect()) == [0, 1, 2, 3, 7, 9]
+    history = {h["version"]: h for h in lake.history("t")}
+    assert [history[v]["operation"] for v in range(3)] == ["WRITE", "MERGE", "WRITE"]
+    assert history[0]["run_id"] == "r1" and history[2]["operationParameters"]["predicate"] == "part = 'b'"
+    assert history[1]["operationMetrics"]["numTargetRowsUpdated"] == "1"
+    raw = DeltaTable(lake.location("t")).history()
+    assert {h["operation"] for h in raw} == {"CREATE TABLE", "WRITE"}  # what delta-rs itself records there

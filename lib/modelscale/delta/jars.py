@@ -40,6 +40,15 @@ def expected_versions() -> tuple[str, str]:
     return metadata.version("delta-spark"), ".".join(pyspark.__version__.split(".")[:2])
 
 
+def fetched_jars() -> list[str]:
+    """The jars `make setup` fetched (none when it did not), for launchers outside the jobs' environment:
+    the Airflow DAG hands them to spark-submit."""
+    manifest = fetched_folder() / MANIFEST
+    if not manifest.exists():
+        return []
+    return [str(fetched_folder() / name) for name in json.loads(manifest.read_text())["jars"]]
+
+
 def session_jars(setting: str) -> list[str]:
     """The jar paths for ``spark.delta_jars``: ``auto`` the fetched ones when they match the installed
     packages, ``none`` nothing, anything else a folder whose jars are all used."""
@@ -51,15 +60,14 @@ def session_jars(setting: str) -> list[str]:
         if not jars:
             log.warning("spark.delta_jars is %s, which holds no jars: the native Delta engine is off", folder)
         return jars
-    folder = fetched_folder()
-    manifest = folder / MANIFEST
+    manifest = fetched_folder() / MANIFEST
     if not manifest.exists():
         return []
     fetched = json.loads(manifest.read_text())
     delta_version, spark_minor = expected_versions()
     if (fetched.get("delta_version"), fetched.get("spark_minor")) != (delta_version, spark_minor):
         log.warning("the Delta jars in %s are for delta-spark %s on Spark %s, not the installed %s on %s: "
-                    "not used (make setup fetches the right ones)", folder, fetched.get("delta_version"),
+                    "not used (make setup fetches the right ones)", fetched_folder(), fetched.get("delta_version"),
                     fetched.get("spark_minor"), delta_version, spark_minor)
         return []
-    return [str(folder / name) for name in fetched["jars"]]
+    return fetched_jars()

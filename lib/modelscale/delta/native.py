@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import threading
 import uuid
@@ -22,14 +23,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from deltalake import DeltaTable
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 from modelscale.catalog import TableRef
 from modelscale.delta.model import CommitResult, TableInfo, Txn
-from modelscale.delta.rs.merge import unique_keys
-from modelscale.delta.schema import holds
+from modelscale.delta.schema import holds, unique_keys
 from modelscale.errors import ConcurrentWriteError, TableError
 from modelscale.sql_text import ident, string
 
@@ -39,7 +40,8 @@ _MISSING = ("DELTA_MISSING_DELTA_TABLE", "DELTA_TABLE_NOT_FOUND", "DELTA_TABLE_O
 # delta-io/delta#4776: Delta 4.x on Spark 4 fails to analyse BETWEEN in a replaceWhere (INTERNAL_ERROR). The
 # simple shape (a column between two literals) is rewritten to the equivalent pair of comparisons.
 _LITERAL = r"(?:(?:DATE|TIMESTAMP)\s*)?'[^']*'|-?\d+(?:\.\d+)?"
-_BETWEEN = re.compile(rf"(?<!NOT )(`[^`]+`|\b(?!NOT\b)[A-Za-z_]\w*)\s+BETWEEN\s+({_LITERAL})\s+AND\s+({_LITERAL})", re.IGNORECASE)
+_BETWEEN = re.compile(rf"(?<!NOT )(`[^`]+`|\b(?!NOT\b)[A-Za-z_]\w*)\s+BETWEEN\s+({_LITERAL})\s+AND\s+({_LITERAL})",
+                      re.IGNORECASE)
 _CONFLICTS = re.compile(r"\[(DELTA_CONCURRENT_\w+|DELTA_METADATA_CHANGED|DELTA_PROTOCOL_CHANGED)(?:\.\w+)?\] ?([^\n]*)")
 # Session confs a MERGE reads at commit time (it has no per-statement options): one MERGE per session at a time.
 _SESSION_CONF_LOCK = threading.Lock()
@@ -67,6 +69,15 @@ class NativeEngine:
             raise
 
     def version(self, ref: TableRef) -> int | None:
+        """The table's latest version. A table in a folder this process sees has it read from its log by
+        delta-rs in a millisecond; Delta's DESCRIBE HISTORY is a Spark job (~0.2 s), and each job run records
+        the version of every table before and after (the operations log)."""
+        folder = _local_folder(ref)
+        if folder is not None and os.path.isdir(os.path.join(folder, "_delta_log")):
+            try:
+                return DeltaTable(folder).version()
+            except Exception:  # a log delta-rs cannot read (a newer protocol): Delta answers below
+                pass
         try:
             return int(self._sql(f"DESCRIBE HISTORY {self._sql_name(ref)} LIMIT 1").first().version)
         except AnalysisException as exc:
@@ -182,8 +193,9 @@ class NativeEngine:
     def vacuum(self, ref: TableRef, retention_hours: int) -> list[str]:
         name = self._sql_name(ref)
         with _session_conf(self._spark, {"spark.databricks.delta.retentionDurationCheck.enabled": "false"}):
-            files = [r[0] for r in self._sql(f"VACUUM {name} RETAIN {int(retention_hours)} HOURS DRY RUN").collect()]
-            self._sql(f"VACUUM {name} RETAIN {int(retention_hours)} HOURS").collect()
+            retain = f"RETAIN {int(retention_hours)} HOURS"
+            files = [r[0] for r in self._sql(f"VACUUM {name} {retain} DRY RUN").collect()]
+            self._sql(f"VACUUM {name} {retain}").collect()
         return files
 
     def optimize(self, ref: TableRef, where: str | None) -> CommitResult:
@@ -260,6 +272,15 @@ class NativeEngine:
             raise translated from None
 
 
+def _local_folder(ref: TableRef) -> str | None:
+    """The table's folder when its location is a local path or ``file:`` URI, else None."""
+    if ref.is_catalog_name:
+        return None
+    if ref.location.startswith("file:"):
+        return "/" + ref.location.removeprefix("file:").lstrip("/")
+    return None if "://" in ref.location else os.path.abspath(ref.location)
+
+
 def _user_metadata(metadata: dict[str, str], write_id: str) -> str:
     """Commit metadata as Delta's userMetadata (JSON), as the delta-rs engine records it too."""
     return json.dumps({**metadata, WRITE_ID_KEY: write_id}, sort_keys=True)
@@ -285,12 +306,17 @@ def _translate(exc: Exception, table: str, operation: str) -> TableError | None:
 
 @contextmanager
 def _session_conf(spark: SparkSession, conf: dict[str, str]) -> Iterator[None]:
-    """``conf`` set on the session for the block, then unset; one block per session at a time."""
+    """``conf`` set on the session for the block, then the previous values back; one block per session at a
+    time."""
     with _SESSION_CONF_LOCK:
+        previous = {key: spark.conf.get(key, None) for key in conf}
         for key, value in conf.items():
             spark.conf.set(key, value)
         try:
             yield
         finally:
-            for key in conf:
-                spark.conf.unset(key)
+            for key, value in previous.items():
+                if value is None:
+                    spark.conf.unset(key)
+                else:
+                    spark.conf.set(key, value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
 
@@ -98,3 +98,14 @@ def violation(exc: BaseException) -> str | None:
     if at < 0:
         return None
     return text[at + len(MARKER):].strip().splitlines()[0].split(" SQLSTATE:")[0].strip()
+
+
+def unique_keys(source: DataFrame, keys: list[str], table: str) -> DataFrame:
+    """``source`` failing the job if two rows share a (non-null) key: each target row may match one."""
+    n = F.count(F.lit(1)).over(Window.partitionBy(*keys))
+    any_null = F.greatest(*[F.col(k).isNull() for k in keys]) if len(keys) > 1 else F.col(keys[0]).isNull()
+    key_text = F.concat_ws(", ", *[F.coalesce(F.col(k).cast("string"), F.lit("null")) for k in keys])
+    message = F.concat(F.lit(f"table {table}: merge source has more than one row for key ({', '.join(keys)}) = ("),
+                       key_text, F.lit("); deduplicate the source"))
+    counted = source.withColumn("__n", n)
+    return counted.filter(holds(any_null | (F.col("__n") <= 1), message)).drop("__n")

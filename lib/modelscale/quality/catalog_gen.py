@@ -16,7 +16,6 @@ import json
 import sys
 import types
 import typing
-from pathlib import Path
 from typing import Any
 
 from modelscale.quality.catalog import CATALOG_PATH

@@ -353,7 +353,8 @@ def _put_if_absent(log_dir: str, version: int, actions: list[dict[str, Any]]) ->
 
 def _checkpoint_if_due(root: str, version: int, create: dict[str, Any] | None, snapshot: DeltaTable | None) -> None:
     """A checkpoint every ``delta.checkpointInterval`` commits, as Delta's writers make them."""
-    config = create["configuration"] if create is not None else snapshot.metadata().configuration  # type: ignore[union-attr]
+    assert create is not None or snapshot is not None
+    config = create["configuration"] if create is not None else snapshot.metadata().configuration
     interval = int(config.get("delta.checkpointInterval") or DEFAULT_CHECKPOINT_INTERVAL)
     if version > 0 and version % interval == 0:
         DeltaTable(root).create_checkpoint()

@@ -29,7 +29,7 @@ from modelscale.delta.rs import merge as merge_plan
 from modelscale.delta.rs.commit import check_writable
 from modelscale.delta.rs.scan import scan
 from modelscale.delta.rs.source import NAME, DeltaRsDataSource
-from modelscale.delta.schema import constraints_of, enforce, holds
+from modelscale.delta.schema import constraints_of, enforce, holds, unique_keys
 from modelscale.errors import ConcurrentWriteError, SchemaMismatchError, TableError
 from modelscale.local_frames import rows_frame
 
@@ -158,7 +158,7 @@ class DeltaRsEngine:
         schema, constraints = log.spark_schema(table), constraints_of(table.metadata().configuration)
         bounds = {} if delete_missing else self._key_bounds(table, schema, source, keys)
         touched = entries if delete_missing else self._files_with_keys(table, entries, source, keys, bounds)
-        source = merge_plan.unique_keys(source, keys, ref.name)
+        source = unique_keys(source, keys, ref.name)
         ranges = {k: [_json_value(lo), _json_value(hi)] for k, (lo, hi) in bounds.items() if lo is not None}
         details = {"merge": {"keys": keys, "update_condition": update_condition, "delete_missing": delete_missing,
                              "key_ranges": ranges if len(ranges) == len(bounds) else {}}}
