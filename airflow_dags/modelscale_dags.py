@@ -10,11 +10,20 @@ task of a run succeeds or the run stops at the first failure. Set in the schedul
 - ``MODELSCALE_CONF`` / ``MODELSCALE_HOME``: passed through to the jobs;
 - ``MODELSCALE_SPARK_CONN`` (default ``modelscale_spark``): the Airflow Spark connection, e.g.
   ``AIRFLOW_CONN_MODELSCALE_SPARK='{"conn_type": "spark", "host": "local[2]"}'``;
+- ``MODELSCALE_SECRETS_CONN`` (default ``modelscale_secrets``): an optional Airflow connection (from any secret
+  backend) whose extra maps ``<scope>/<key>`` to the secret the config's ``${secret:<scope>/<key>}`` references
+  name, e.g. ``{"aws/secret-key": "..."}``;
 - ``PATH`` must find the ``spark-submit`` of the environment the jobs run in (for example
   ``.venv/bin``), since the Spark provider runs the ``spark-submit`` on PATH.
 
 The native Delta jars `make setup` fetched go to spark-submit with Delta's SQL extension, so the tasks run
 on the same Delta engine as ``modelscale run`` (without them, ``delta.engine: auto`` picks delta-rs).
+
+Credentials belong in Airflow connections or its secret backend, never in the tasks' ``env_vars``: Airflow shows
+rendered ``env_vars`` in its UI and, on YARN or Kubernetes, spark-submit puts them on its command line. Each task
+puts the secrets of ``MODELSCALE_SECRETS_CONN`` in its own environment just before it runs (`export_secrets`),
+masked in Airflow's logs, and spark-submit hands that environment to the job it launches (a driver in cluster
+deploy mode does not get it: give such a driver its secrets on the cluster's side).
 """
 
 from __future__ import annotations
@@ -22,19 +31,37 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk import DAG
+from airflow.sdk import DAG, Connection
+from airflow.sdk.exceptions import AirflowNotFoundException
+from airflow.sdk.log import mask_secret
 
 from modelscale.config import list_pipelines, load_config
 from modelscale.config.loader import default_conf_dir
 from modelscale.delta.jars import EXTENSION_CONF, fetched_jars
 from modelscale.orchestration import task_plan
+from modelscale.secrets import env_name
 
 JOBS_DIR = Path(os.environ.get("MODELSCALE_JOBS_DIR", Path(__file__).resolve().parents[1] / "jobs"))
 ENV = os.environ.get("MODELSCALE_ENV", "local")
 SPARK_CONN = os.environ.get("MODELSCALE_SPARK_CONN", "modelscale_spark")
-PASS_THROUGH = ("MODELSCALE_HOME", "MODELSCALE_CONF", "PYSPARK_PYTHON", "JAVA_HOME")
+SECRETS_CONN = os.environ.get("MODELSCALE_SECRETS_CONN", "modelscale_secrets")
+PASS_THROUGH = ("MODELSCALE_HOME", "MODELSCALE_CONF", "PYSPARK_PYTHON", "JAVA_HOME")  # no secret among them
+
+
+def export_secrets(context: Any) -> None:
+    """Put the secrets of the connection ``SECRETS_CONN``, when defined, in this task's environment as
+    ``MODELSCALE_SECRET__<SCOPE>__<KEY>`` (where the job's config loader looks them up), masked in Airflow's logs."""
+    try:
+        extra = Connection.get(SECRETS_CONN).extra_dejson
+    except AirflowNotFoundException:
+        return
+    for ref, value in extra.items():
+        scope, _, key = str(ref).partition("/")
+        mask_secret(str(value))
+        os.environ[env_name(scope, key)] = str(value)
 
 
 def build_dag(pipeline: str) -> DAG:
@@ -66,6 +93,7 @@ def build_dag(pipeline: str) -> DAG:
                 env_vars=env_vars,
                 jars=",".join(jars) or None,
                 conf=dict(EXTENSION_CONF) if jars else None,
+                pre_execute=export_secrets,
             )
             for up in spec.upstream:
                 tasks[up] >> tasks[spec.job]

@@ -21,16 +21,17 @@ dbutils.widgets.text("end", "2013-01-01", "Last run date")  # noqa: F821
 import datetime as dt
 
 from modelscale.runner import build_context, run_dates, run_job, run_pipeline
+from modelscale.secrets import redact
 
 w = dbutils.widgets  # noqa: F821
 dates = run_dates(start=dt.date.fromisoformat(w.get("start")), end=dt.date.fromisoformat(w.get("end")))
 ctx = build_context(w.get("env"), w.get("pipeline"), dates, spark=spark)  # noqa: F821 (notebook session)
 results = run_pipeline(ctx) if w.get("job") == "pipeline" else [run_job(w.get("job"), ctx)]
 for r in results:
-    print(r.job, "ok" if r.ok else "FAILED", r.summary)
+    print(r.job, "ok" if r.ok else "FAILED", redact(r.summary))
 
 # COMMAND ----------
 
 failed = [r for r in results if not r.ok]
 if failed:
-    raise RuntimeError("; ".join(f"{r.job}: {r.message}" for r in failed))
+    raise RuntimeError(redact("; ".join(f"{r.job}: {r.message}" for r in failed)))

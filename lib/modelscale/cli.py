@@ -13,7 +13,9 @@ import datetime as dt
 import json
 import sys
 import textwrap
+import traceback
 from collections.abc import Sequence
+from types import TracebackType
 from typing import Any
 
 import yaml
@@ -21,6 +23,7 @@ import yaml
 from modelscale.errors import ModelscaleError
 from modelscale.jobs.registry import JOBS
 from modelscale.logs import get_logger
+from modelscale.secrets import redact, redact_text
 
 log = get_logger("cli")
 
@@ -88,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments, run the command, and turn failures into a readable reason and exit code."""
+    """Parse arguments, run the command, and turn failures into a readable reason and exit code. What it prints
+    has its secrets redacted, an uncaught exception's traceback too."""
+    sys.excepthook = _redacted_excepthook
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -112,7 +117,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_SPARK_ERROR
 
 
+def _redacted_excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    """Print an uncaught exception as Python does, secrets redacted: a library's message may quote a URI or key."""
+    print(redact_text("".join(traceback.format_exception(kind, exc, tb))), end="", file=sys.stderr)
+
+
 def _fail(message: str) -> None:
+    message = redact_text(message)
     print("modelscale: error: " + textwrap.fill(message, 100, subsequent_indent="  ")
           if "\n" not in message else "modelscale: error: " + message, file=sys.stderr)
 
@@ -122,7 +133,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "config":
         cfg = load_config(args.env, args.pipeline or _default_pipeline(args.env))
-        print(yaml.safe_dump(cfg.model_dump(mode="json", by_alias=True), sort_keys=False), end="")
+        print(yaml.safe_dump(redact(cfg.model_dump(mode="json", by_alias=True)), sort_keys=False), end="")
         return EXIT_OK
     if args.command == "demo-data":
         from modelscale.ingest.demo_data import write_landing
@@ -153,8 +164,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         results = run_when_due(args.job, ctx) if args.when_due else [run_job(args.job, ctx)]
     for r in results:
-        print(json.dumps({"job": r.job, "ok": r.ok, **({"skipped": r.skipped} if r.skipped else {}),
-                          **({"message": r.message} if r.message else {}), "summary": r.summary}, default=str))
+        print(json.dumps(redact({"job": r.job, "ok": r.ok, **({"skipped": r.skipped} if r.skipped else {}),
+                                 **({"message": r.message} if r.message else {}), "summary": r.summary}), default=str))
     # In a pipeline a monitoring breach is an alert the pipeline acts on (retraining), not a failure.
     alerts = [r for r in results if not r.ok and args.job == "pipeline" and r.job == "monitor"]
     failed = [r for r in results if not r.ok and r not in alerts]

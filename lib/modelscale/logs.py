@@ -1,4 +1,4 @@
-"""Readable logging: one line per step with row counts and durations."""
+"""Readable logging: one line per step with row counts and durations, and never a secret."""
 
 from __future__ import annotations
 
@@ -10,11 +10,31 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from modelscale.secrets import redact_text
+
 _FORMAT = "%(asctime)s %(levelname)-5s %(name)s | %(message)s"
 
 
+class RedactingFilter(logging.Filter):
+    """Hides secrets (`modelscale.secrets`) in a record's message with its arguments, traceback and stack."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # arguments that do not fit the message: the handler reports it as usual
+            return True
+        record.msg, record.args = redact_text(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)  # what the handler would print
+        if record.exc_text:
+            record.exc_text = redact_text(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_text(record.stack_info)
+        return True
+
+
 def setup_logging(level: str = "INFO", log_dir: Path | None = None) -> None:
-    """Log to stderr and, when ``log_dir`` is given, to ``log_dir/modelscale.log``."""
+    """Log to stderr and, when ``log_dir`` is given, to ``log_dir/modelscale.log``, secrets redacted."""
     root = logging.getLogger("modelscale")
     root.setLevel(level)
     root.propagate = False
@@ -26,6 +46,7 @@ def setup_logging(level: str = "INFO", log_dir: Path | None = None) -> None:
         handlers.append(logging.FileHandler(log_dir / "modelscale.log", encoding="utf-8"))
     for h in handlers:
         h.setFormatter(logging.Formatter(_FORMAT, datefmt="%H:%M:%S"))
+        h.addFilter(RedactingFilter())
         root.addHandler(h)
     for noisy in ("py4j", "pyspark"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

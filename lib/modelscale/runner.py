@@ -14,6 +14,7 @@ from modelscale.config import AppConfig, load_config
 from modelscale.jobs.context import JobContext, JobResult
 from modelscale.jobs.registry import JOBS, available, get_job
 from modelscale.logs import get_logger, setup_logging, step
+from modelscale.secrets import redact_text
 from modelscale.session import get_spark
 
 log = get_logger("runner")
@@ -106,7 +107,8 @@ def run_pipeline(ctx: JobContext) -> list[JobResult]:
     The leading warm-up dates (`gates.warm_up_dates`: nothing to train or score yet) run as one backfill
     of ingest, validate and features. Returns the results of the jobs that ran. A monitoring breach is an
     alert: it is reported, the next dates still run and the retraining it may ask for is read back from
-    the monitoring table. Any other failure stops the run. A summary is printed at the end.
+    the monitoring table. Any other failure stops the run. A summary is printed at the end (secrets redacted: it
+    names the tracking URI).
     """
     from modelscale.jobs.gates import warm_up_dates
     from modelscale.monitoring.summary import pipeline_summary
@@ -133,7 +135,7 @@ def run_pipeline(ctx: JobContext) -> list[JobResult]:
         if stopped:
             notes.append(f"stopped at {day}: {results[-1].job} failed")
             break
-    print(pipeline_summary(ctx, results, notes))
+    print(redact_text(pipeline_summary(ctx, results, notes)))
     return results
 
 

@@ -15,6 +15,7 @@ from pyspark.sql import SparkSession
 from modelscale.config.models import SparkSettings
 from modelscale.delta.jars import EXTENSION_CONF, session_jars
 from modelscale.logs import get_logger
+from modelscale.secrets import SECRET_NAME_REGEX
 
 log = get_logger("session")
 
@@ -54,6 +55,8 @@ def get_spark(settings: SparkSettings) -> SparkSession:
         .config("spark.driver.extraJavaOptions", "-Dlog4j.rootLogger=WARN")
         # Stage bars only on a terminal: in log files they bury the job's own progress lines.
         .config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
+        # The Spark UI and event logs hide the settings our logs hide (Spark's default misses account keys, SAS).
+        .config("spark.redaction.regex", SECRET_NAME_REGEX)
     )
     builder = _with_delta_jars(builder, settings)
     for key, value in {**BASE_CONF, **settings.conf}.items():

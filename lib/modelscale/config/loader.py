@@ -10,13 +10,18 @@ A pipeline file may start with ``extends: <other pipeline>`` to reuse that pipel
 tables and override only what differs (mappings merge, lists and scalars replace).
 
 String values may contain ``${home}`` (MODELSCALE_HOME), ``${env}`` (environment name) and
-``${conf}`` (the conf directory). Every error names the file and the key path.
+``${conf}`` (the conf directory), and ``${secret:<scope>/<key>}``: the secret from the Databricks secret scope
+on Databricks, else from the environment variable ``MODELSCALE_SECRET__<SCOPE>__<KEY>`` (upper case, ``-`` and
+other characters as ``_``; see `modelscale.secrets.lookup`). Every error names the file and the key path, and
+never a secret's value: secrets in config and secret-named environment variables are remembered so that logs,
+messages and MLflow hide them (`modelscale.secrets`).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,7 @@ from pydantic import ValidationError
 from modelscale.config.models import AppConfig, PipelineConfig, Settings
 from modelscale.errors import ConfigError
 from modelscale.home import modelscale_home
+from modelscale.secrets import SECRET_REF, SecretNotFound, is_secret_name, lookup, redact, remember
 
 ENV_PREFIX = "MODELSCALE__"
 CONF_ENV = "MODELSCALE_CONF"
@@ -63,6 +69,7 @@ def load_config(
         known = sorted(p.stem for p in conf.glob("*.yaml") if p.stem != "base")
         raise ConfigError(f"unknown environment {env!r}: {env_file} does not exist (known: {', '.join(known)})")
 
+    remember(dict(os.environ))  # credentials given as environment variables are hidden from here on
     origins: dict[tuple[str, ...], str] = {}
     merged: dict[str, Any] = {}
     for f in (base_file, env_file):
@@ -72,7 +79,9 @@ def load_config(
         _merge(merged, overrides, "command-line overrides", origins, ())
     merged["env"] = env
     merged["home"] = str(home)
-    merged = _interpolate(merged, {"home": str(home), "env": env, "conf": str(conf)})
+    subs = {"home": str(home), "env": env, "conf": str(conf)}
+    merged = _interpolate(merged, subs, lambda loc: _origin_of(loc, origins, str(env_file)))
+    remember(merged)
     settings = _validate(Settings, merged, origins, str(env_file))
 
     pipeline_cfg = None
@@ -85,7 +94,8 @@ def load_config(
             )
         p_origins: dict[tuple[str, ...], str] = {}
         raw = _read_pipeline(conf, pipeline, p_origins, ())
-        raw = _interpolate(raw, {"home": str(home), "env": env, "conf": str(conf)})
+        raw = _interpolate(raw, subs, lambda loc: _origin_of(loc, p_origins, str(p_file)))
+        remember(raw)
         raw["name"] = pipeline
         pipeline_cfg = _validate(PipelineConfig, raw, p_origins, str(p_file))
     return AppConfig(settings=settings, pipeline=pipeline_cfg)
@@ -155,14 +165,30 @@ def _env_overrides() -> dict[str, Any]:
     return out
 
 
-def _interpolate(value: Any, subs: dict[str, str]) -> Any:
+def _interpolate(
+    value: Any, subs: dict[str, str], origin: Callable[[tuple[str, ...]], str], path: tuple[str, ...] = ()
+) -> Any:
+    """Placeholders and secret references replaced in every string; ``origin`` names the file of a key path."""
     if isinstance(value, str):
-        return _PLACEHOLDER.sub(lambda m: subs[m.group(1)], value)
+        value = _PLACEHOLDER.sub(lambda m: subs[m.group(1)], value)
+        return SECRET_REF.sub(lambda m: _secret(m, origin, path), value)
     if isinstance(value, dict):
-        return {k: _interpolate(v, subs) for k, v in value.items()}
+        return {k: _interpolate(v, subs, origin, (*path, str(k))) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interpolate(v, subs) for v in value]
+        return [_interpolate(v, subs, origin, (*path, str(i))) for i, v in enumerate(value)]
     return value
+
+
+def _secret(ref: re.Match[str], origin: Callable[[tuple[str, ...]], str], path: tuple[str, ...]) -> str:
+    """The value of a ``${secret:scope/key}`` reference; a ConfigError naming the key path and the reference."""
+    scope, _, key = ref.group(1).partition("/")
+    where = f"{origin(path)}: {'.'.join(path)}: {ref.group(0)}"
+    if not (scope and key):
+        raise ConfigError(f"{where}: expected a secret reference as ${{secret:<scope>/<key>}}")
+    try:
+        return lookup(scope, key)
+    except SecretNotFound as exc:
+        raise ConfigError(f"{where}: no such secret ({exc})") from None
 
 
 def _validate(model: type, data: dict[str, Any], origins: dict[tuple[str, ...], str], default_origin: str):
@@ -185,7 +211,7 @@ def _describe(exc: ValidationError, origins: dict[tuple[str, ...], str], default
         else:
             msg = err["msg"].removeprefix("Value error, ")
             if "input" in err and not isinstance(err["input"], dict | list):
-                msg += f" (got {err['input']!r})"
+                msg += f" (got {redact(err['input'], is_secret_name(key))!r})"
         lines.append(f"{origin}: {key}: {msg}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 

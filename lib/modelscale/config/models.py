@@ -9,15 +9,28 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from modelscale.config.base import StrictModel
 from modelscale.config.modeling import FeaturesConfig, ModelConfig, TrainingConfig
 from modelscale.config.monitoring import MonitoringConfig, ScoringConfig
 from modelscale.config.types import check_type_name
 from modelscale.config.validation import ValidationConfig
+from modelscale.secrets import holds_secret
+
+
+def _without_credentials(location: str) -> str:
+    """Refuse a password or token in a path: paths reach table logs, MLflow's store, Spark plans and the Spark UI,
+    where nothing redacts them."""
+    if holds_secret(location):
+        raise ValueError("a location must not hold a credential: give storage credentials in spark.conf, for "
+                         "example spark.hadoop.fs.s3a.secret.key: ${secret:aws/secret-key}")
+    return location
+
+
+Location = Annotated[str, AfterValidator(_without_credentials)]
 
 # --------------------------------------------------------------------------- settings
 
@@ -51,8 +64,8 @@ class StorageSettings(StrictModel):
     else ``<root>/<layer>/<name>`` (a local path or a storage URI).
     """
 
-    root: str
-    landing: str
+    root: Location
+    landing: Location
     catalog: str | None = None
     database: str | None = None
 
@@ -68,7 +81,7 @@ class MlflowSettings(StrictModel):
 
     tracking_uri: str
     registry_uri: str | None = None
-    artifact_location: str
+    artifact_location: Location
     experiment_prefix: str = "modelscale"
 
 
@@ -96,7 +109,7 @@ class TableConfig(StrictModel):
 
     layer: Literal["bronze", "silver", "gold", "ops"]
     description: str = ""
-    location: str | None = None
+    location: Location | None = None
     partition_by: list[str] = Field(default_factory=list)
     primary_key: list[str] = Field(default_factory=list)
     properties: dict[str, str] = Field(default_factory=dict)
@@ -118,7 +131,7 @@ class SourceConfig(StrictModel):
     """
 
     format: Literal["csv", "json", "parquet"]
-    path: str
+    path: Location
     pattern: str = "*"
     options: dict[str, str | int | bool] = Field(default_factory=dict)
     columns: dict[str, str]

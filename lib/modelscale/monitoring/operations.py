@@ -4,8 +4,8 @@ Each run is tagged with the job, its run dates and outcome (ok, failed, error, o
 job was not due, with the reason as its message), and records the duration, every numeric value of
 the job's summary as a metric (nested keys joined with dots, booleans as 0/1), the version of every
 declared table before and after the job (params ``table.<name>.version_before/after``), and the
-whole summary and message as ``summary.json``. The MlflowClient API is used, so the job's own runs
-(training) are unaffected.
+whole summary and message as ``summary.json`` (secrets redacted). The MlflowClient API is used, so the job's own
+runs (training) are unaffected.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from mlflow.exceptions import MlflowException
 
 from modelscale.jobs.context import JobContext, JobResult, dates_span
 from modelscale.logs import get_logger
+from modelscale.secrets import redact
 from modelscale.tracking.setup import configure
 
 log = get_logger("operations")
@@ -90,9 +91,8 @@ def _record(job: str, ctx: JobContext, before: dict[str, int | None], seconds: f
                          metrics=[Metric(k, v, now, 0) for k, v in list(metrics.items())[:MAX_METRICS]],
                          params=[Param(k, v) for k, v in params.items()],
                          tags=[RunTag("modelscale.written", ",".join(t for t in after if after[t] != before.get(t)))])
-        client.log_text(run.info.run_id, json.dumps({"job": job, "run_dates": dates, "outcome": outcome,
-                                                     "message": message, "summary": summary}, indent=2, default=str),
-                        "summary.json")
+        record = {"job": job, "run_dates": dates, "outcome": outcome, "message": message, "summary": summary}
+        client.log_text(run.info.run_id, json.dumps(redact(record), indent=2, default=str), "summary.json")
         client.set_terminated(run.info.run_id, "FINISHED" if outcome in ("ok", SKIPPED) else "FAILED")
     except (MlflowException, OSError) as exc:
         log.warning("could not record %s in the operations log: %s", job, exc)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import mlflow
 
@@ -18,13 +20,14 @@ def configure(settings: Settings, pipeline: str) -> str:
     """Set tracking/registry URIs, create the pipeline's experiment if needed; return its id.
 
     A local SQLite store gets its directory created; new experiments put artifacts under
-    ``mlflow.artifact_location/<experiment name>``.
+    ``mlflow.artifact_location/<experiment name>``. A ``user:password@`` in either URI goes to MLflow as
+    credentials (`without_credentials`).
     """
     cfg = settings.mlflow
     if cfg.tracking_uri.startswith("sqlite:///"):
         Path(cfg.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(cfg.tracking_uri)
-    mlflow.set_registry_uri(cfg.registry_uri or cfg.tracking_uri)
+    mlflow.set_tracking_uri(without_credentials(cfg.tracking_uri))
+    mlflow.set_registry_uri(without_credentials(cfg.registry_uri or cfg.tracking_uri))
     name = experiment_name(cfg, pipeline)
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
@@ -37,6 +40,18 @@ def configure(settings: Settings, pipeline: str) -> str:
     experiment_id = mlflow.create_experiment(name, artifact_location=f"{location.rstrip('/')}/{name}")
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def without_credentials(uri: str) -> str:
+    """``uri`` without its ``user:password@``, which become MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD
+    (MLflow's one set of credentials for its tracking and registry servers): MLflow prints the URI it is given (the
+    run links of a tracking server on stdout) and quotes it in request errors, never these variables."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    os.environ["MLFLOW_TRACKING_USERNAME"] = unquote(parts.username or "")
+    os.environ["MLFLOW_TRACKING_PASSWORD"] = unquote(parts.password)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def dfs_tmpdir(settings: Settings) -> str:

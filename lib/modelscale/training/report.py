@@ -13,6 +13,7 @@ from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 
 from modelscale.config.models import PipelineConfig
+from modelscale.secrets import redact
 from modelscale.training import plots
 from modelscale.training.estimators import estimator_spec
 from modelscale.training.evaluation import confusion, curve_points
@@ -23,15 +24,16 @@ SAMPLE_ROWS = 2000  # bounded sample for the predicted-vs-actual plot
 
 
 def log_config(cfg: PipelineConfig) -> None:
-    """The resolved pipeline config as an artifact (what --reproduce reloads) and its model/training keys as params."""
-    mlflow.log_dict(cfg.model_dump(mode="json"), CONFIG_ARTIFACT)
+    """The resolved pipeline config as an artifact (what --reproduce reloads) and its model/training keys as params,
+    secrets redacted (a reproduced run sees ``***`` for them: training reads none)."""
+    mlflow.log_dict(redact(cfg.model_dump(mode="json")), CONFIG_ARTIFACT)
     assert cfg.model is not None
     params: dict[str, Any] = {"estimator": cfg.model.estimator, "label": cfg.model.label,
                               "class_weight": cfg.model.class_weight, "threshold": cfg.model.threshold,
                               "categorical": ",".join(cfg.model.categorical), "numeric": ",".join(cfg.model.numeric)}
     params |= {f"model.params.{k}": v for k, v in cfg.model.params.get(cfg.model.estimator, {}).items()}
     params |= _flatten(cfg.training.model_dump(mode="json", exclude={"search": {"space"}}), "training")
-    mlflow.log_params(params)
+    mlflow.log_params(redact(params))
 
 
 def log_outcome(outcome: TrainOutcome, cfg: PipelineConfig, dfs_tmpdir: str) -> ModelInfo:
