@@ -1,7 +1,7 @@
 """One Airflow DAG per pipeline in conf/pipelines, built from the same config the jobs read.
 
 Each task spark-submits a thin entry point from jobs/ with ``--run-date {{ ds }} --when-due``: the job
-itself decides whether it is due, exactly as ``modelscale run pipeline`` does (``modelscale.jobs.gates``:
+itself decides whether it is due, exactly as ``modelscale run pipeline`` does (``modelscale.gates``:
 training on training days, without a model or after a monitoring breach, once there are training rows;
 scoring and monitoring once there is a model). A job that is not due logs why and succeeds, so every
 task of a run succeeds or the run stops at the first failure. Set in the scheduler's environment:

@@ -36,11 +36,11 @@ from pyspark.sql import DataFrame, SparkSession
 from modelscale.catalog import Catalog
 from modelscale.config import load_config
 from modelscale.config.models import AppConfig, SourceConfig, StorageSettings
+from modelscale.context import JobContext
 from modelscale.delta import Lakehouse, select_engine
 from modelscale.ingest import job
 from modelscale.ingest.demo_data import write_landing
 from modelscale.ingest.silver import transform_for
-from modelscale.jobs.context import JobContext
 
 START = dt.date(2013, 1, 1)
 DAYS = int(os.environ.get("MODELSCALE_BENCH_DAYS", "365"))

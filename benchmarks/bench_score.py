@@ -36,9 +36,9 @@ from nycflights import silver_frames  # noqa: E402
 
 from modelscale.catalog import Catalog  # noqa: E402
 from modelscale.config import load_config  # noqa: E402
+from modelscale.context import JobContext  # noqa: E402
 from modelscale.delta import Lakehouse, select_engine  # noqa: E402
 from modelscale.features.builders import KEY_COLUMNS, build_features  # noqa: E402
-from modelscale.jobs.context import JobContext  # noqa: E402
 from modelscale.scoring.job import run as score  # noqa: E402
 from modelscale.tracking.registry import CHAMPION, register_challenger, set_alias  # noqa: E402
 from modelscale.tracking.setup import configure, dfs_tmpdir  # noqa: E402

@@ -8,7 +8,7 @@
 
 # COMMAND ----------
 
-from modelscale.jobs.registry import JOBS
+from modelscale.registry import JOBS
 
 dbutils.widgets.dropdown("job", "ingest", [*JOBS, "pipeline"], "Job")  # noqa: F821 (Databricks global)
 dbutils.widgets.text("env", "databricks", "Environment")  # noqa: F821

@@ -58,8 +58,8 @@ def test_config_show_prints_the_resolved_config(home: Path, capsys) -> None:
 
 
 def test_job_not_in_this_version_says_which_issue(home: Path, capsys) -> None:
-    from modelscale.jobs.registry import JOBS, get_job
     from modelscale.errors import ModelscaleError
+    from modelscale.registry import JOBS, get_job
 
     missing = [n for n, spec in JOBS.items() if spec.target is None]
     for name in missing:

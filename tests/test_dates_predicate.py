@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from modelscale.jobs.context import dates_predicate, dates_span
+from modelscale.context import dates_predicate, dates_span
 
 D = dt.date(2013, 1, 30)
 

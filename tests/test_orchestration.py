@@ -1,4 +1,4 @@
-"""The scheduler's plan, whether a job is due (`jobs.gates`), and a real Airflow DAG run that spark-submits the jobs."""
+"""The scheduler's plan, whether a job is due (`gates`), and a real Airflow DAG run that spark-submits the jobs."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from scoring.conftest import scored  # noqa: F401  (fixtures: a champion trained
 from training.conftest import Slice, home_env  # noqa: F401
 
 from modelscale.config.models import ScheduleConfig
-from modelscale.jobs.context import JobContext, JobResult
-from modelscale.jobs.gates import last_registered, retrain_requested, skip_reason, warm_up_dates
+from modelscale.context import JobContext, JobResult
+from modelscale.gates import last_registered, retrain_requested, skip_reason, warm_up_dates
 from modelscale.monitoring.results import Measure, to_frame
 from modelscale.orchestration import TaskSpec, is_training_day, task_plan
 

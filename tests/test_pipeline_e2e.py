@@ -18,9 +18,9 @@ from pyspark.sql import SparkSession
 from training.conftest import small
 
 from modelscale.config import load_config
+from modelscale.context import JobContext, JobResult
 from modelscale.delta import Lakehouse
 from modelscale.ingest.demo_data import write_landing
-from modelscale.jobs.context import JobContext, JobResult
 from modelscale.runner import build_context, run_pipeline
 from modelscale.tracking.registry import CHAMPION, alias_version
 

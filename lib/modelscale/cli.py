@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 
 from modelscale.errors import ModelscaleError
-from modelscale.jobs.registry import JOBS
 from modelscale.logs import get_logger
+from modelscale.registry import JOBS
 from modelscale.secrets import redact, redact_text
 
 log = get_logger("cli")

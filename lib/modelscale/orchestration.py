@@ -1,7 +1,7 @@
 """What a scheduler runs for a pipeline: the task graph and the training cadence.
 
 Kept free of Airflow, Spark and MLflow imports so the Airflow DAGs can build from it; whether a job
-is due on a date is decided when the job runs (`jobs.gates`), the same way for every launch mode.
+is due on a date is decided when the job runs (`gates`), the same way for every launch mode.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from modelscale.config.models import ScheduleConfig
-from modelscale.jobs.registry import available
+from modelscale.registry import available
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from pyspark.sql import SparkSession
 
 from modelscale.catalog import Catalog
 from modelscale.config import AppConfig, load_config
-from modelscale.jobs.context import JobContext, JobResult
-from modelscale.jobs.registry import JOBS, available, get_job
+from modelscale.context import JobContext, JobResult
 from modelscale.logs import get_logger, setup_logging, step
+from modelscale.registry import JOBS, available, get_job
 from modelscale.secrets import redact_text
 from modelscale.session import get_spark
 
@@ -80,7 +80,7 @@ def run_job(name: str, ctx: JobContext) -> JobResult:
 def run_if_due(name: str, ctx: JobContext) -> JobResult:
     """Run ``name`` on the context's one run date when `gates.skip_reason` finds it due; otherwise log the
     reason on one line, record the skip in the operations log and return a skipped result."""
-    from modelscale.jobs.gates import skip_reason
+    from modelscale.gates import skip_reason
     from modelscale.monitoring.operations import record_skip
 
     reason = skip_reason(name, ctx)
@@ -110,7 +110,7 @@ def run_pipeline(ctx: JobContext) -> list[JobResult]:
     the monitoring table. Any other failure stops the run. A summary is printed at the end (secrets redacted: it
     names the tracking URI).
     """
-    from modelscale.jobs.gates import warm_up_dates
+    from modelscale.gates import warm_up_dates
     from modelscale.monitoring.summary import pipeline_summary
 
     skipped = [n for n in JOBS if n not in available()]
@@ -141,7 +141,7 @@ def run_pipeline(ctx: JobContext) -> list[JobResult]:
 
 def _warm_up(ctx: JobContext, dates: list[dt.date], results: list[JobResult], notes: list[str]) -> bool:
     """Ingest, validate and build features of the warm-up ``dates`` as one backfill; True when a job failed."""
-    from modelscale.jobs.gates import GATED
+    from modelscale.gates import GATED
     from modelscale.monitoring.operations import record_skip
 
     batch = replace(ctx, run_dates=dates)

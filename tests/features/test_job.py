@@ -11,10 +11,10 @@ from pyspark.sql import functions as F
 
 from modelscale.catalog import Catalog
 from modelscale.config import load_config
+from modelscale.context import JobContext
 from modelscale.delta import Lakehouse, select_engine
 from modelscale.features.inputs import pin_versions
 from modelscale.features.job import run as features
-from modelscale.jobs.context import JobContext
 from modelscale.quality.gate import ValidationGateError
 from modelscale.quality.job import run as validate
 from modelscale.quality.passing import read_passing

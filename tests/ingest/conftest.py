@@ -15,9 +15,9 @@ from modelscale.config import load_config
 from modelscale.config.models import (
     AppConfig, DedupeRule, PipelineConfig, ScheduleConfig, SourceConfig, TableConfig,
 )
+from modelscale.context import JobContext, JobResult
 from modelscale.delta import Lakehouse, select_engine
 from modelscale.ingest import job
-from modelscale.jobs.context import JobContext, JobResult
 
 D1, D2 = dt.date(2013, 1, 1), dt.date(2013, 1, 2)
 HEADER = "id,name,amount"

@@ -11,8 +11,8 @@ from chispa import assert_df_equality
 from modelscale.catalog import Catalog
 from modelscale.config import load_config
 from modelscale.config.validation import ValidationConfig
+from modelscale.context import JobContext
 from modelscale.delta import Lakehouse, select_engine
-from modelscale.jobs.context import JobContext
 from modelscale.quality import job
 from modelscale.quality.gate import ValidationGateError, check_usable
 

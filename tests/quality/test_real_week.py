@@ -9,8 +9,8 @@ from pathlib import Path
 
 from modelscale.catalog import Catalog
 from modelscale.config import load_config
+from modelscale.context import JobContext
 from modelscale.delta import Lakehouse, select_engine
-from modelscale.jobs.context import JobContext
 from modelscale.quality import job
 
 START, END = dt.date(2013, 1, 1), dt.date(2013, 1, 7)

@@ -17,8 +17,8 @@ from training.conftest import Slice, home_env, small  # noqa: F401  (home_env is
 from modelscale.catalog import Catalog
 from modelscale.config import load_config
 from modelscale.config.models import TableConfig
+from modelscale.context import JobResult
 from modelscale.delta import Lakehouse, select_engine
-from modelscale.jobs.context import JobResult
 
 START, END = dt.date(2013, 1, 1), dt.date(2013, 1, 4)
 DAYS = [START + dt.timedelta(days=i) for i in range((END - START).days + 1)]

@@ -12,8 +12,8 @@ from pyspark.sql import functions as F
 from scoring.conftest import DAYS, END
 from training.conftest import Slice
 
+from modelscale.context import JobContext, JobResult
 from modelscale.errors import SchemaMismatchError
-from modelscale.jobs.context import JobContext, JobResult
 from modelscale.monitoring.job import run as monitor
 from modelscale.monitoring.measures import LABELLED_ROWS
 from modelscale.scoring.job import run as score

@@ -19,8 +19,8 @@ from pyspark.sql import SparkSession
 from modelscale.catalog import Catalog
 from modelscale.config import AppConfig, load_config
 from modelscale.config.models import PipelineConfig
+from modelscale.context import JobContext
 from modelscale.delta import Lakehouse, select_engine
-from modelscale.jobs.context import JobContext
 
 START, END = dt.date(2013, 1, 1), dt.date(2013, 1, 8)
 

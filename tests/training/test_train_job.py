@@ -9,7 +9,7 @@ import pytest
 from chispa import assert_df_equality
 from training.conftest import Slice
 
-from modelscale.jobs.context import JobResult
+from modelscale.context import JobResult
 from modelscale.tracking.registry import CHALLENGER, CHAMPION, alias_version
 from modelscale.training.job import run as train
 

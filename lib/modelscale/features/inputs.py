@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from modelscale.config.modeling import FeaturesConfig
+from modelscale.context import JobContext
 from modelscale.errors import ConfigError, TableError
-from modelscale.jobs.context import JobContext
 from modelscale.quality.gate import check_usable, failed_expectations
 from modelscale.quality.passing import quarantine_versions
 

@@ -15,11 +15,11 @@ import datetime as dt
 from pyspark.sql import DataFrame
 
 from modelscale.config.modeling import FeaturesConfig
+from modelscale.context import JobContext, JobResult, dates_predicate, dates_span
 from modelscale.delta import Txn
 from modelscale.features.builders import build_features
 from modelscale.features.columns import require_columns
 from modelscale.features.inputs import features_config, pin_versions
-from modelscale.jobs.context import JobContext, JobResult, dates_predicate, dates_span
 from modelscale.logs import get_logger, step
 from modelscale.quality.job import failure_message, suites_run_by, validate_suites
 from modelscale.quality.passing import read_passing

@@ -30,6 +30,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType, TimestampType
 
 from modelscale.config.models import SourceConfig
+from modelscale.context import JobContext, JobResult, dates_span
 from modelscale.delta import CommitResult, Lakehouse, Txn
 from modelscale.ingest import ingest_log
 from modelscale.ingest.ingest_log import LogEntry
@@ -37,7 +38,6 @@ from modelscale.ingest.landing import LandingFile, find_files
 from modelscale.ingest.quarantine import Counts, accepted, check_conservation, quarantined
 from modelscale.ingest.readers import BATCH_DATE, SOURCE_FILE, file_columns, read_batch, records_by_file
 from modelscale.ingest.silver import INGESTED_AT, to_silver, transform_for
-from modelscale.jobs.context import JobContext, JobResult, dates_span
 from modelscale.local_frames import rows_frame
 from modelscale.logs import get_logger, step
 from modelscale.sql_text import ident, predicate_string

@@ -16,9 +16,9 @@ from pathlib import Path
 
 
 from modelscale.config.monitoring import MonitoringConfig
+from modelscale.context import JobContext, JobResult
 from modelscale.errors import ConfigError, TableError
 from modelscale.features.inputs import features_config
-from modelscale.jobs.context import JobContext, JobResult
 from modelscale.logs import get_logger, step
 from modelscale.monitoring.measures import Stamp, drift_measures, performance_measures
 from modelscale.monitoring.performance import performance, with_outcomes

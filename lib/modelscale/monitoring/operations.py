@@ -21,7 +21,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.exceptions import MlflowException
 
-from modelscale.jobs.context import JobContext, JobResult, dates_span
+from modelscale.context import JobContext, JobResult, dates_span
 from modelscale.logs import get_logger
 from modelscale.secrets import redact
 from modelscale.tracking.setup import configure

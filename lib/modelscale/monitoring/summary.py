@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlflow import MlflowClient
 
-from modelscale.jobs.context import JobContext, JobResult
+from modelscale.context import JobContext, JobResult
 from modelscale.scoring.model import find
 
 

@@ -19,8 +19,8 @@ from pyspark.sql import functions as F
 
 from modelscale.config.models import PipelineConfig
 from modelscale.config.validation import TableSuite
+from modelscale.context import JobContext, JobResult
 from modelscale.errors import TableError
-from modelscale.jobs.context import JobContext, JobResult
 from modelscale.logs import get_logger, step
 from modelscale.quality.datadocs import write_data_docs
 from modelscale.quality.outcome import Outcome

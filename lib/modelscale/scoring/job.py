@@ -17,11 +17,11 @@ from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from modelscale.context import JobContext, JobResult, dates_predicate, dates_span
 from modelscale.delta import Txn
 from modelscale.errors import ConfigError
 from modelscale.features.builders import KEY_COLUMNS
 from modelscale.features.inputs import features_config, pin_versions
-from modelscale.jobs.context import JobContext, JobResult, dates_predicate, dates_span
 from modelscale.logs import get_logger, step
 from modelscale.quality.passing import read_passing
 from modelscale.scoring.inputs import check_inputs, expected_inputs

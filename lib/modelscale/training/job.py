@@ -15,9 +15,9 @@ from mlflow import MlflowClient
 
 from modelscale.caching import cached
 from modelscale.config.models import PipelineConfig
+from modelscale.context import JobContext, JobResult
 from modelscale.errors import ConfigError
 from modelscale.features.inputs import pin_versions, validation_summary
-from modelscale.jobs.context import JobContext, JobResult
 from modelscale.logs import get_logger, step
 from modelscale.monitoring.reference import log_reference
 from modelscale.quality.passing import read_passing

@@ -6,8 +6,8 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from modelscale.context import JobContext, JobResult
 from modelscale.errors import ModelscaleError
-from modelscale.jobs.context import JobContext, JobResult
 
 
 @dataclass(frozen=True)

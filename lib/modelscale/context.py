@@ -56,7 +56,7 @@ class JobContext:
 @dataclass
 class JobResult:
     """Outcome of a job: ``ok`` decides the exit code, ``summary`` is logged and recorded; ``skipped`` says
-    why the job did not run (it was not due, see `jobs.gates`)."""
+    why the job did not run (it was not due, see `gates`)."""
 
     job: str
     ok: bool = True

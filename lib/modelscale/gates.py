@@ -14,7 +14,7 @@ import datetime as dt
 from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
-from modelscale.jobs.context import JobContext
+from modelscale.context import JobContext
 from modelscale.logs import get_logger
 from modelscale.orchestration import is_training_day
 from modelscale.scoring.model import find

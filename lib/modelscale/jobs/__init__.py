@@ -1,1 +1,0 @@
-"""The jobs a pipeline runs, in order, and the registry the CLI and entry points use."""
