@@ -2,26 +2,30 @@
 
 The result has the source's columns typed as declared (plus new columns as strings when the
 source allows schema evolution), ``_source_file``, ``_batch_date`` and, for a malformed record only,
-``_raw_record`` (the line as it arrived) and ``_checks`` (what `reason` needs to say why).
+``_raw_record`` (the record as it arrived) and ``_checks`` (what `reason` needs to say why).
 
-CSV and JSON files are read as text lines, so the raw line is at hand for every record. CSV lines are
-parsed straight to the declared types (Spark's CSV reader semantics); JSON values are parsed as texts,
-then cast. Either way a wrong type names its column and quotes its text. Parquet files carry their
-own types: a type that differs from the declared one fails the batch.
+CSV and JSON files are read as text lines, so the raw record is at hand for every record: a line, or
+for a CSV file where a quoted field holds a line break, the lines of each RFC 4180 record joined
+(`_joined_records`). CSV records are parsed straight to the declared types (Spark's CSV reader
+semantics); JSON values are parsed as texts, then cast. Either way a wrong type names its column and
+quotes its text. Parquet files carry their own types: a type that differs from the declared one fails
+the batch.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from functools import reduce
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_type
 
 from modelscale.config.models import SourceConfig
 from modelscale.errors import InputDataError
-from modelscale.ingest.landing import DATE_IN_NAME, LandingFile, has_header
+from modelscale.ingest.landing import DATE_IN_NAME, LandingFile, Quoting, has_header
 from modelscale.sql_text import ident, one_of, string
 
 RAW = "_raw_record"
@@ -32,6 +36,7 @@ BATCH_DATE = "_batch_date"
 _CORRUPT = "_corrupt_record"
 _NAME = "_file_name"
 _BAD = "_bad"
+_MISQUOTED = "_misquoted"  # a line that opens a quote no line closes rightly: see `_joined_records`
 _UNPARSABLE = "unparsable"  # the message for a line that did not parse
 # The name of the record's file, from Spark's file metadata (about a third of the cost of splitting the file
 # URI: the two per-row columns made from it were a tenth of the bronze parse). Spark percent-encodes the name;
@@ -57,7 +62,7 @@ def read_batch(spark: SparkSession, name: str, source: SourceConfig, files: list
 
 def records_by_file(name: str, source: SourceConfig, files: list[LandingFile]) -> dict[str, int]:
     """The records in each of ``files`` (by landing-relative path), counted apart from the parse: the
-    record lines counted when the file was fingerprinted (CSV, JSON lines), the rows in its footer (parquet)."""
+    records counted when the file was fingerprinted (CSV, JSON lines), the rows in its footer (parquet)."""
     return {f.rel_path: _parquet_rows(name, f) if f.records is None else f.records for f in files}
 
 
@@ -127,8 +132,8 @@ def _read_group(
 ) -> DataFrame:
     """Files sharing one column layout: parse, type and attach the reason and lineage columns.
 
-    A record is bad when its line did not parse, a value did not take its declared type or a required
-    value is missing. Only for a bad record are its raw line and the texts its reason quotes kept (in
+    A record is bad when it did not parse, a value did not take its declared type or a required
+    value is missing. Only for a bad record are its raw text and the texts its reason quotes kept (in
     CHECKS); the reason itself is built later, for quarantined records only: a projection that large
     would slow down the parse of every good record. The expressions are SQL text (`sql_text`): as Column
     objects, planning a year of flights took 1,700 driver-to-JVM round trips, about half a second.
@@ -143,13 +148,16 @@ def _read_group(
         )
         typed, checks, bad = _typed_from_texts(source, columns, parsed)
     else:
-        lines = spark.read.text(paths).selectExpr(f"value AS {RAW}", f"{_FILE_NAME} AS {_NAME}")
-        # the lines `landing.RecordLines` counts: not blank, not a header line
+        quoting = Quoting.of(source)
+        # the records `landing.RecordLines` counts: not blank, not a header line
         headers = sorted({f.header_line for f in files if f.header_line is not None})
-        lines = lines.where(f"trim({RAW}) != '' AND NOT {one_of(RAW, headers)}")
+        lines = _records(spark, quoting, has_header(source), files).where(
+            f"trim({RAW}) != '' AND NOT {one_of(RAW, headers)}")
         options = {k: str(v).lower() if isinstance(v, bool) else str(v)
                    for k, v in source.options.items() if k not in _FILE_OPTIONS}
         options |= {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": _CORRUPT}
+        if quoting:  # the escape `landing.Quoting` splits records by: RFC 4180's "" unless declared
+            options["escape"] = quoting.escape
         options_map = f"map({', '.join(string(x) for kv in options.items() for x in kv)})"
         # Each parse is a generator (one struct per line): a filter on the fields, such as `accepted`, stays
         # above it. In a projection, Spark would push that filter below and parse the line again for every
@@ -168,8 +176,68 @@ def _read_group(
     )
 
 
+def _records(spark: SparkSession, quoting: Quoting | None, header: bool, files: list[LandingFile]) -> DataFrame:
+    """The records of text files: the raw record, the file's name and whether it opens a quote that no line
+    closes rightly. A file whose records are its lines (the usual case) is read as lines, at the cost it had before
+    records could span lines; the others are joined by `_joined_records`."""
+    by_line = [str(f.path) for f in files if not f.multiline]
+    joined = [str(f.path) for f in files if f.multiline]
+    frames = [spark.read.text(by_line).selectExpr(f"value AS {RAW}", f"{_FILE_NAME} AS {_NAME}",
+                                                  f"FALSE AS {_MISQUOTED}")] if by_line else []
+    if joined and quoting:  # only a quote makes a file `multiline`
+        frames.append(_joined_records(spark, quoting, header, joined))
+    return reduce(DataFrame.unionByName, frames)
+
+
+def _joined_records(spark: SparkSession, quoting: Quoting, header: bool, paths: list[str]) -> DataFrame:
+    """The records of files where some line ends inside quotes, as `landing.RecordLines` counts them.
+
+    Each line is read with its line break (one inside a field is text of it) and its place in its file.
+    Whether a line ends inside quotes depends only on whether it starts inside them, so each line answers
+    for both (`Quoting.closed_regex`); then running counts over the file's lines, no loop, give each line's
+    state: a line that answers alike for both sets it, one that ends inside when it starts outside and
+    outside when it starts inside flips it, any other keeps it. A record is a line that starts outside
+    quotes and the lines after it that start inside. A line that starts inside but closes that quote
+    before other text than a separator (``"a<LF>b"c``, `Quoting.misclosed_regex`) is read as if it started
+    outside, and starts a record. A record whose last line still ends inside quotes (its quote is closed by
+    no line, or wrongly) is in doubt: its lines are given back as records, and those that open a quote are
+    marked (`_MISQUOTED`), so no quote swallows the rest of its file.
+    """
+    order = f"PARTITION BY {_NAME} ORDER BY _block, _seq, _pos"
+    running = f"OVER ({order} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+    closed, misclosed = string(quoting.closed_regex), string(quoting.misclosed_regex)
+    in_quotes = f"concat({string(quoting.quote)}, _line)"  # the line as read on from inside a quoted field
+    ordinary = f"row_number() OVER ({order}) > 1" if header else "TRUE"  # a header line is a record of its own
+    lines = (spark.read.text(paths, lineSep="\n")
+             .selectExpr(f"{_FILE_NAME} AS {_NAME}", "_metadata.file_block_start AS _block",
+                         "monotonically_increasing_id() AS _seq", "value")
+             # lines end at \n (the last one maybe without), and at a \r not before one
+             .selectExpr(_NAME, "_block", "_seq",
+                         "posexplode(split(concat(value, '\\n'), '(?<=\\r)(?!\\n)')) AS (_pos, _line)")
+             .selectExpr("*", f"{ordinary} AND NOT _line RLIKE {closed} AS _from_start",
+                         f"{ordinary} AND {in_quotes} RLIKE {misclosed} AS _misclosed")
+             .selectExpr("*", f"IF(_misclosed, _from_start, {ordinary} AND NOT {in_quotes} RLIKE {closed}) "
+                              "AS _from_quote")
+             .selectExpr("*", f"sum(int(_from_start AND NOT _from_quote)) {running} % 2 = 1 AS _flipped")
+             .selectExpr("*", f"coalesce(last(IF(_from_start = _from_quote, _from_start != _flipped, NULL), TRUE) "
+                              f"{running}, FALSE) != _flipped AS _open")
+             .selectExpr("*", f"NOT coalesce(lag(_open) OVER ({order}), FALSE) OR _misclosed AS _starts")
+             .selectExpr("*", f"sum(int(_starts)) {running} AS _record"))
+    records = lines.groupBy(_NAME, "_record").agg(
+        F.expr("array_sort(collect_list(struct(_block, _seq, _pos, _line, _from_start, _open))) AS _lines"))
+    each_line = f"transform(_lines, l -> struct({_unbroken('l._line')} AS {RAW}, l._from_start AS {_MISQUOTED}))"
+    text = _unbroken("array_join(_lines._line, '')")
+    whole = f"array(struct({text} AS {RAW}, FALSE AS {_MISQUOTED}))"
+    return records.selectExpr(_NAME, f"inline(IF(element_at(_lines, -1)._open, {each_line}, {whole}))")
+
+
+def _unbroken(text: str) -> str:
+    """``text`` without the line break that ends it (SQL): the break that ends a record is no text of it."""
+    return f"TRIM(TRAILING '\\r\\n' FROM {text})"
+
+
 def _parse(function: str, columns: tuple[str, ...], options_map: str, types: dict[str, str] | None = None) -> str:
-    """``from_csv`` or ``from_json`` of the raw line into ``_ddl(columns, types)`` (SQL)."""
+    """``from_csv`` or ``from_json`` of the raw record into ``_ddl(columns, types)`` (SQL)."""
     return f"{function}({RAW}, {string(_ddl(columns, types))}, {options_map})"
 
 
@@ -180,13 +248,16 @@ def _ddl(columns: tuple[str, ...], types: dict[str, str] | None = None) -> str:
 
 def _typed_csv(source: SourceConfig, columns: tuple[str, ...], lines: DataFrame,
                options_map: str) -> tuple[DataFrame, str, str]:
-    """CSV lines parsed straight to the declared types, as Spark's CSV reader does (about a third faster
+    """CSV records parsed straight to the declared types, as Spark's CSV reader does (about a third faster
     than texts then casts). A value that does not take its type marks the record corrupt; the texts the
-    reason quotes come from a second, all-string parse that runs for bad records only."""
-    typed = lines.selectExpr(RAW, _NAME, f"inline(array({_parse('from_csv', columns, options_map, source.columns)}))")
+    reason quotes come from a second, all-string parse that runs for bad records only. A misquoted record
+    (`_joined_records`) is corrupt too, even where Spark's parser reads it (``1,"a`` as ``1`` and ``a``)."""
+    typed = lines.selectExpr(RAW, _NAME, _MISQUOTED,
+                             f"inline(array({_parse('from_csv', columns, options_map, source.columns)}))")
     texts = _parse("from_csv", columns, options_map)
-    bad = " OR ".join([f"{_CORRUPT} IS NOT NULL", *(f"{ident(c)} IS NULL" for c in source.required)])
-    return typed, _checks(source, columns, lambda c: f"{texts}.{ident(c)}"), bad
+    corrupt = f"CASE WHEN {_MISQUOTED} THEN {RAW} ELSE {texts}.{ident(_CORRUPT)} END"
+    bad = " OR ".join([f"{_CORRUPT} IS NOT NULL", _MISQUOTED, *(f"{ident(c)} IS NULL" for c in source.required)])
+    return typed, _checks(source, columns, lambda c: corrupt if c == _CORRUPT else f"{texts}.{ident(c)}"), bad
 
 
 def _typed_from_texts(source: SourceConfig, columns: tuple[str, ...],
