@@ -54,18 +54,29 @@ def _on(s: Slice, day: dt.date, **updates: object) -> JobContext:
     return ctx
 
 
-def test_train_is_due_on_a_training_day_once_the_training_split_has_rows(scored: tuple[Slice, JobResult]) -> None:
+ALREADY = "flights_delay v1 was already trained for this date"  # the scored slice's champion, trained for Jan 4
+
+
+def test_a_training_day_trains_once_the_training_split_has_rows_and_once_only(scored: tuple[Slice, JobResult]) -> None:
     s, _ = scored
     every_3_days = {"schedule": {"train_every_days": 3}}  # Jan 1, 4, 7, ...
-    assert skip_reason("train", _on(s, dt.date(2013, 1, 4), **every_3_days)) is None
+    assert skip_reason("train", _on(s, dt.date(2013, 1, 4), **every_3_days)) == ALREADY  # a rerun of Jan 4
     assert skip_reason("train", _on(s, dt.date(2013, 1, 1), **every_3_days)).startswith("warm-up")
 
 
 def test_not_a_training_day_with_a_champion_skips_train_only(scored: tuple[Slice, JobResult]) -> None:
     s, _ = scored
-    ctx = _on(s, dt.date(2013, 1, 4))
+    ctx = _on(s, dt.date(2013, 1, 5))
     assert [skip_reason(job, ctx) for job in ("features", "train", "score", "monitor")] == [
         None, "not a training day", None, None]
+    ctx = _on(s, dt.date(2013, 1, 4))
+    assert [skip_reason(job, ctx) for job in ("features", "train", "score", "monitor")] == [None, ALREADY, None, None]
+
+
+def test_a_model_never_scores_a_date_before_the_one_it_was_trained_for(scored: tuple[Slice, JobResult]) -> None:
+    s, _ = scored
+    later = "flights_delay v1 (@champion) was trained for 2013-01-04, after this date (it may have learnt from its rows)"
+    assert [skip_reason(job, _on(s, dt.date(2013, 1, 3))) for job in ("score", "monitor")] == [later, later]
 
 
 def test_a_breach_after_the_last_training_makes_train_due(scored: tuple[Slice, JobResult]) -> None:
@@ -84,13 +95,12 @@ def test_a_breach_after_the_last_training_makes_train_due(scored: tuple[Slice, J
     s.lakehouse.overwrite(table, to_frame(s.spark, [breach(dt.date(2013, 1, 2), trained - hour),
                                                     breach(day, trained + hour)]))
     assert retrain_requested(_on(s, day, monitoring={"table": table}), day) is None
-    assert skip_reason("train", _on(s, day, monitoring={"table": table})) == "not a training day"
+    assert skip_reason("train", _on(s, day, monitoring={"table": table})) == ALREADY
 
     s.lakehouse.append(table, to_frame(s.spark, [breach(dt.date(2013, 1, 3), trained + hour)]))
     assert retrain_requested(_on(s, day, monitoring={"table": table}), day) == dt.date(2013, 1, 3)
     assert skip_reason("train", _on(s, day, monitoring={"table": table})) is None
-    assert skip_reason("train", _on(s, day, monitoring={"table": table, "retrain_on_breach": False})) == \
-        "not a training day"
+    assert skip_reason("train", _on(s, day, monitoring={"table": table, "retrain_on_breach": False})) == ALREADY
 
 
 def test_warm_up_dates_lead_until_the_training_split_can_hold_min_train_days(

@@ -2,7 +2,10 @@
 
 ``train`` is due on training days (`orchestration.is_training_day`), while no model scores yet, and while a
 retraining asked for by monitoring is pending; until the training split holds labelled feature rows of
-``training.split.min_train_days`` dates it waits (warm-up). ``score`` and ``monitor`` need a model. Every
+``training.split.min_train_days`` dates it waits (warm-up); a date the newest version was trained for is not
+trained again (a rerun). ``score`` and ``monitor`` need a model trained for
+this date or an earlier one: a model trained later may have learnt from this date's rows, and the date was
+scored (or not) by the model that was in use then, so a rerun of a past date leaves its predictions. Every
 input is persisted state (the registry, the feature and monitoring tables), so separate processes, one per
 Airflow task, decide alike.
 """
@@ -12,12 +15,14 @@ from __future__ import annotations
 import datetime as dt
 
 from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
 from pyspark.sql import functions as F
 
 from modelscale.context import JobContext
 from modelscale.logs import get_logger
 from modelscale.orchestration import is_training_day
-from modelscale.scoring.model import find
+from modelscale.scoring.model import ModelRef, find
+from modelscale.tracking.lineage import TRAIN_END_TAG
 from modelscale.tracking.setup import configure
 from modelscale.training.splits import DATE_COLUMN, between, window
 
@@ -30,18 +35,30 @@ def skip_reason(name: str, ctx: JobContext) -> str | None:
     if name not in GATED:
         return None
     day = ctx.run_dates[0]
-    has_model = _has_model(ctx)
+    model = _model(ctx)
     if name != "train":
-        return None if has_model else "no model to score with yet"
-    if has_model and not is_training_day(ctx.pipeline.schedule, day):
-        breach = retrain_requested(ctx, day)
-        if breach is None:
-            return "not a training day"
-        log.info("%s train is due: monitoring breached on %s asked for a retraining", day, breach)
+        return _not_scorable(model, day)
+    if model is not None and (reason := _no_new_training(ctx, day)):
+        return reason
     need = ctx.pipeline.training.split.min_train_days
     if _training_days(ctx, day) < need:
         return f"warm-up: the training split does not yet hold labelled rows of {need} date(s)"
     return None
+
+
+def _no_new_training(ctx: JobContext, day: dt.date) -> str | None:
+    """Why a pipeline that has a model trains no other on ``day`` (not a training day, or already trained for it)
+    unless monitoring asked for a retraining; None when it may."""
+    assert ctx.pipeline.model is not None
+    newest = _newest_version(ctx.pipeline.model.registered_name)
+    already = newest is not None and _trained_for(newest.run_id) == day
+    if not already and is_training_day(ctx.pipeline.schedule, day):
+        return None
+    breach = retrain_requested(ctx, day)
+    if breach is not None:
+        log.info("%s train is due: monitoring breached on %s asked for a retraining", day, breach)
+        return None
+    return f"{newest.name} v{newest.version} was already trained for this date" if already else "not a training day"
 
 
 def warm_up_dates(ctx: JobContext) -> list[dt.date]:
@@ -52,7 +69,7 @@ def warm_up_dates(ctx: JobContext) -> list[dt.date]:
     `run pipeline` runs these dates as one backfill instead of day by day.
     """
     pipeline, first = ctx.pipeline, ctx.run_dates[0]
-    if pipeline.model is None or pipeline.features is None or _has_model(ctx):
+    if pipeline.model is None or pipeline.features is None or _model(ctx) is not None:
         return []
     table = pipeline.features.table
     if ctx.lakehouse.exists(table) and ctx.lakehouse.read(table, where=f"{DATE_COLUMN} < '{first}'").limit(1).count():
@@ -85,18 +102,39 @@ def retrain_requested(ctx: JobContext, day: dt.date) -> dt.date | None:
 
 def last_registered(name: str) -> dt.datetime | None:
     """When the newest version of registered model ``name`` was created (naive UTC, like ``computed_at``)."""
-    newest = MlflowClient().search_model_versions(f"name = '{name}'", max_results=1,
-                                                  order_by=["creation_timestamp DESC"])
-    if not newest:
+    newest = _newest_version(name)
+    if newest is None:
         return None
-    return dt.datetime.fromtimestamp(newest[0].creation_timestamp / 1000, dt.UTC).replace(tzinfo=None)
+    return dt.datetime.fromtimestamp(newest.creation_timestamp / 1000, dt.UTC).replace(tzinfo=None)
 
 
-def _has_model(ctx: JobContext) -> bool:
+def _newest_version(name: str) -> ModelVersion | None:
+    found = MlflowClient().search_model_versions(f"name = '{name}'", max_results=1, order_by=["creation_timestamp DESC"])
+    return found[0] if found else None
+
+
+def _trained_for(run_id: str) -> dt.date | None:
+    """The run date the training run ``run_id`` trained for (its window's end)."""
+    tag = MlflowClient().get_run(run_id).data.tags.get(TRAIN_END_TAG)
+    return dt.date.fromisoformat(tag) if tag else None
+
+
+def _model(ctx: JobContext) -> ModelRef | None:
+    """The model version scoring would use, if any."""
     if ctx.pipeline.model is None:
-        return False
+        return None
     configure(ctx.settings, ctx.pipeline.name)
-    return find(ctx.pipeline.model.registered_name, ctx.pipeline.scoring) is not None
+    return find(ctx.pipeline.model.registered_name, ctx.pipeline.scoring)
+
+
+def _not_scorable(model: ModelRef | None, day: dt.date) -> str | None:
+    """Why ``model`` may not score ``day``: there is none, or it was trained for a later run date."""
+    if model is None:
+        return "no model to score with yet"
+    trained_for = _trained_for(model.run_id)
+    if trained_for is not None and trained_for > day:
+        return f"{model.describe()} was trained for {trained_for}, after this date (it may have learnt from its rows)"
+    return None
 
 
 def _training_days(ctx: JobContext, day: dt.date) -> int:

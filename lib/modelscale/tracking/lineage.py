@@ -12,6 +12,7 @@ from mlflow.data.delta_dataset_source import DeltaDatasetSource
 from mlflow.data.meta_dataset import MetaDataset
 
 INPUT_PARAM = "input.{table}.version"
+TRAIN_END_TAG = "modelscale.train_end"  # the run date a model was trained for: its window ends there
 
 
 def log_inputs(tables: dict[str, tuple[str, int]], context: str = "training") -> None:

@@ -21,7 +21,7 @@ from modelscale.features.inputs import pin_versions, validation_summary
 from modelscale.logs import get_logger, step
 from modelscale.monitoring.reference import log_reference
 from modelscale.quality.passing import read_passing
-from modelscale.tracking.lineage import environment_tags, input_versions, log_inputs
+from modelscale.tracking.lineage import TRAIN_END_TAG, environment_tags, input_versions, log_inputs
 from modelscale.tracking.promotion import Decision, decide
 from modelscale.tracking.registry import CHAMPION, alias_version, register_challenger, set_alias
 from modelscale.tracking.setup import configure, dfs_tmpdir
@@ -32,7 +32,6 @@ from modelscale.training.splits import between, window
 from modelscale.training.trainer import TrainOutcome, check_model_config, train_model
 
 log = get_logger("train")
-END_TAG = "modelscale.train_end"
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def run(ctx: JobContext) -> JobResult:
     versions = pin_versions(ctx, [table], plan.pinned)
     w = window(plan.end, cfg.training.split)
     features = read_passing(ctx.lakehouse, ctx.pipeline, table, versions, where=between(w.start, w.end))
-    tags = {**environment_tags(ctx.spark.version), END_TAG: str(plan.end), "modelscale.job_run_id": ctx.run_id,
+    tags = {**environment_tags(ctx.spark.version), TRAIN_END_TAG: str(plan.end), "modelscale.job_run_id": ctx.run_id,
             **({"modelscale.reproduces": plan.reproduces} if plan.reproduces else {})}
     with mlflow.start_run(run_name=f"train-{plan.end}", tags=tags) as active:
         log_config(cfg)
@@ -85,7 +84,7 @@ def _plan(ctx: JobContext) -> Plan:
         return Plan(pipeline=ctx.pipeline, end=ctx.run_dates[-1])
     recorded = MlflowClient().get_run(run_id)
     pipeline = PipelineConfig.model_validate(mlflow.artifacts.load_dict(f"runs:/{run_id}/{CONFIG_ARTIFACT}"))
-    return Plan(pipeline=pipeline, end=dt.date.fromisoformat(recorded.data.tags[END_TAG]),
+    return Plan(pipeline=pipeline, end=dt.date.fromisoformat(recorded.data.tags[TRAIN_END_TAG]),
                 pinned=input_versions(recorded.data.params), reproduces=run_id)
 
 
