@@ -26,12 +26,13 @@ SCRIPT = textwrap.dedent(
     sys.path[:0] = [{tests!r}]
     from modelscale.config.models import SparkSettings
     from modelscale.session import get_spark
-    from test_pipeline_e2e import check_three_days, run_three_days
+    from test_pipeline_e2e import check_rerun_changes_nothing, check_three_days, run_three_days
 
     spark = get_spark(SparkSettings(connect_url="local[2]", shuffle_partitions=2, delta_jars="none"))
     assert type(spark).__module__.startswith("pyspark.sql.connect"), type(spark)
     ctx, results = run_three_days(spark)
     check_three_days(ctx, results)
+    check_rerun_changes_nothing(ctx)
     print(f"checked on {{ctx.lakehouse.engine_name}}:", ", ".join(r.job for r in results))
     spark.stop()
     """

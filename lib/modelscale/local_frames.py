@@ -23,4 +23,4 @@ def rows_frame(spark: SparkSession, rows: Sequence[Sequence[Any]], schema: Struc
     table = pa.table([pa.array(list(values), type=field.type) for values, field in zip(columns, arrow_schema,
                                                                                         strict=True)],
                      schema=arrow_schema)
-    return spark.createDataFrame(table)
+    return spark.createDataFrame(table, schema=schema)  # Spark Connect infers no schema from an empty table

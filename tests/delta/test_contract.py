@@ -76,6 +76,30 @@ def test_replace_where_partition_and_data_predicates(spark, lakehouse):
     assert lake.version("t") == version
 
 
+def test_an_unchanged_replacement_commits_nothing(spark, lakehouse):
+    """A rerun's rows equal but for their lineage (here ``ts``): no commit; any other difference commits."""
+    lake = lakehouse(t=dict(partition_by=["part"]))
+    lake.append("t", sample(spark, range(4), "a").unionByName(sample(spark, range(4, 6), "b")))
+    version = lake.version("t")
+    rerun = sample(spark, range(4), "a").withColumn("ts", F.current_timestamp())
+    result = lake.overwrite("t", rerun, replace_where="part = 'a'", skip_unchanged=["ts"])
+    assert (result.committed, result.version, lake.version("t")) == (False, version, version)
+    changed = rerun.withColumn("amount", F.when(F.col("id") == 2, F.lit(None)).otherwise(F.col("amount")))
+    result = lake.overwrite("t", changed, replace_where="part = 'a'", skip_unchanged=["ts"])
+    assert result.committed and result.version == version + 1
+    assert lake.read("t", where="id = 2").first().amount is None
+
+
+def test_same_rows_tells_nulls_in_different_columns_apart(spark):
+    from modelscale.delta.lakehouse import same_rows
+
+    one = spark.createDataFrame([(1, None), (None, 1)], "a int, b int")
+    assert same_rows(one, one.orderBy("b"))
+    assert not same_rows(one, spark.createDataFrame([(1, None), (1, None)], "a int, b int"))
+    assert not same_rows(one, spark.createDataFrame([(None, 1), (None, 1)], "a int, b int"))
+    assert same_rows(one.withColumn("at", F.current_timestamp()), one, ignoring=["at"])
+
+
 def test_replace_where_on_partition_columns_rewrites_no_other_file(spark, lakehouse):
     lake = lakehouse(t=dict(partition_by=["day"]))
     lake.append("t", sample(spark, range(5)).repartition(5, "day"))  # days 2024-01-01 .. 2024-01-05

@@ -57,21 +57,31 @@ def test_predictions_carry_lineage(scored: Scored, first_score: JobResult) -> No
 
 
 def test_rescore_replaces_exactly_that_date(scored: Scored, first_score: JobResult) -> None:
+    """A rescore that would write the same predictions commits nothing; one that finds that date's rows
+    changed (here: half of them lost) replaces that date, and only it."""
     s, _ = scored
     lh = s.lakehouse
-    before_version = lh.version(PREDICTIONS)
-    before = {r["flight_date"]: (r["n"], r["runs"]) for r in lh.read(PREDICTIONS).groupBy("flight_date").agg(
-        F.count("*").alias("n"), F.collect_set("scoring_run_id").alias("runs")).collect()}
-    old_day3 = lh.read(PREDICTIONS, where=f"flight_date = '{DAYS[2]}'").drop("scoring_run_id", "scored_at")
+    where = f"flight_date = '{DAYS[2]}'"
 
-    again = score(ctx_for(s, [DAYS[2]], "score-2"))
+    def by_date() -> dict[dt.date, tuple[int, list[str]]]:
+        return {r["flight_date"]: (r["n"], r["runs"]) for r in lh.read(PREDICTIONS).groupBy("flight_date").agg(
+            F.count("*").alias("n"), F.collect_set("scoring_run_id").alias("runs")).collect()}
 
-    assert lh.version(PREDICTIONS) == again.summary["version"] == before_version + 1
-    after = {r["flight_date"]: (r["n"], r["runs"]) for r in lh.read(PREDICTIONS).groupBy("flight_date").agg(
-        F.count("*").alias("n"), F.collect_set("scoring_run_id").alias("runs")).collect()}
-    assert after[DAYS[2]] == (before[DAYS[2]][0], ["score-2"])  # same rows, all from the new run
+    before_version, before = lh.version(PREDICTIONS), by_date()
+    old_day3 = lh.read(PREDICTIONS, where=where).drop("scoring_run_id", "scored_at")
+
+    unchanged = score(ctx_for(s, [DAYS[2]], "score-2"))
+    assert lh.version(PREDICTIONS) == unchanged.summary["version"] == before_version
+    assert by_date() == before
+
+    lh.overwrite(PREDICTIONS, lh.read(PREDICTIONS, where=where).where("flight % 2 = 0"), replace_where=where)
+    again = score(ctx_for(s, [DAYS[2]], "score-3"))
+
+    assert lh.version(PREDICTIONS) == again.summary["version"] == before_version + 2
+    after = by_date()
+    assert after[DAYS[2]] == (before[DAYS[2]][0], ["score-3"])  # same rows, all from the new run
     assert after[DAYS[3]] == before[DAYS[3]]  # the other date untouched
-    new_day3 = lh.read(PREDICTIONS, where=f"flight_date = '{DAYS[2]}'").drop("scoring_run_id", "scored_at")
+    new_day3 = lh.read(PREDICTIONS, where=where).drop("scoring_run_id", "scored_at")
     assert new_day3.exceptAll(old_day3).count() == 0 and old_day3.exceptAll(new_day3).count() == 0
 
 

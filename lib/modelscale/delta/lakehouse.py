@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
+from modelscale.caching import cached
 from modelscale.catalog import Catalog, TableRef
 from modelscale.delta.engine import DeltaEngine
 from modelscale.delta.model import CommitResult, TableInfo, Txn
 from modelscale.delta.schema import conform, violation
 from modelscale.errors import ModelscaleError, SchemaMismatchError, TableError
 from modelscale.logs import get_logger
+from modelscale.sql_text import ident
 
 log = get_logger("delta")
 T = TypeVar("T")
@@ -75,10 +77,24 @@ class Lakehouse:
                            merge_schema=merge_schema, metadata=metadata)
 
     def overwrite(self, name: str, df: DataFrame, *, replace_where: str | None = None, txn: Txn | None = None,
-                  merge_schema: bool = False, metadata: dict[str, str] | None = None) -> CommitResult:
-        """Replace the table's rows (or, with ``replace_where``, the rows matching it) in one commit."""
-        return self._write(name, df, "REPLACE WHERE" if replace_where else "OVERWRITE", overwrite=True,
-                           replace_where=replace_where, txn=txn, merge_schema=merge_schema, metadata=metadata)
+                  merge_schema: bool = False, metadata: dict[str, str] | None = None,
+                  skip_unchanged: Collection[str] | None = None) -> CommitResult:
+        """Replace the table's rows (or, with ``replace_where``, the rows matching it) in one commit.
+
+        With ``skip_unchanged`` (the columns a rerun changes anyway: run ids, timestamps), nothing is committed
+        when the rows to replace already equal ``df``'s on every other column: a rerun of a run date leaves the
+        table's version as it was. ``df`` is then computed once, cached for the comparison and the write.
+        """
+        operation = "REPLACE WHERE" if replace_where else "OVERWRITE"
+        if skip_unchanged is None or not self.exists(name):
+            return self._write(name, df, operation, overwrite=True, replace_where=replace_where, txn=txn,
+                               merge_schema=merge_schema, metadata=metadata)
+        with cached(df) as frame:
+            if same_rows(frame, self.read(name, where=replace_where), ignoring=skip_unchanged):
+                log.info("%s %s skipped: the rows it would replace are unchanged", operation, name)
+                return CommitResult(name, self.version(name), False, operation)
+            return self._write(name, frame, operation, overwrite=True, replace_where=replace_where, txn=txn,
+                               merge_schema=merge_schema, metadata=metadata)
 
     def merge(self, name: str, source: DataFrame, keys: list[str], *, update_condition: str | None = None,
               delete_missing: bool = False, txn: Txn | None = None, merge_schema: bool = False,
@@ -190,6 +206,18 @@ class Lakehouse:
         created = self.engine.schema(ref)
         assert created is not None
         return created
+
+
+def same_rows(a: DataFrame, b: DataFrame, *, ignoring: Collection[str] = ()) -> bool:
+    """Whether ``a`` and ``b`` hold the same rows (as multisets) on their columns but ``ignoring``: the count and
+    the sum of each row's hash agree. A row is hashed as its JSON text, which names every non-null field, so
+    nulls in different columns never hash alike."""
+    columns = [c for c in a.columns if c not in ignoring]
+    if sorted(columns) != sorted(c for c in b.columns if c not in ignoring):
+        return False
+    fields = ", ".join(ident(c) for c in columns)
+    digest = ["count(1) AS n", f"sum(CAST(xxhash64(to_json(struct({fields}))) AS DECIMAL(38, 0))) AS h"]
+    return tuple(a.selectExpr(*digest).first()) == tuple(b.selectExpr(*digest).first())
 
 
 def _lifted(entry: dict[str, Any]) -> dict[str, Any]:

@@ -45,6 +45,7 @@ def run(ctx: JobContext) -> JobResult:
         result = lh.overwrite(
             cfg.table, _features(ctx, cfg, versions, planes, dates, where), replace_where=where,
             txn=Txn(app_id=f"{ctx.pipeline.name}/features/{span}", version=sum(versions.values())),
+            skip_unchanged=(),  # a rerun over other spans (a backfill's dates one by one) rebuilds the same rows
             metadata={"run_id": ctx.run_id, "run_dates": span,
                       **{f"input.{t}.version": str(v) for t, v in versions.items()}},
         )

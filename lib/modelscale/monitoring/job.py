@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-
-
 from modelscale.config.monitoring import MonitoringConfig
 from modelscale.context import JobContext, JobResult
 from modelscale.errors import ConfigError, TableError
@@ -58,7 +56,8 @@ def run(ctx: JobContext) -> JobResult:
     for day, measures in by_day.items():
         with step(log, "record", date=day, rows=len(measures)):
             ctx.lakehouse.overwrite(cfg.table, to_frame(ctx.spark, measures), replace_where=f"run_date = '{day}'",
-                                    metadata={"run_id": ctx.run_id, "run_date": str(day)})
+                                    metadata={"run_id": ctx.run_id, "run_date": str(day)},
+                                    skip_unchanged=("job_run_id", "computed_at"))
     latest = by_day[ctx.run_dates[-1]]
     page = write_report(report_dir(ctx), pipeline.name, history(ctx.lakehouse, cfg.table, ctx.run_dates[-1]), latest)
     breaches = [m for ms in by_day.values() for m in ms if m.breached]

@@ -23,9 +23,11 @@ class ValidationGateError(ModelscaleError):
 
 
 def check_usable(lakehouse: Lakehouse, table: str, version: int, *, override: bool = False) -> None:
-    """Raise ValidationGateError when the latest validation of each run date of ``table`` at
-    ``version`` has an ``error``-severity failure; ``override`` logs a warning and returns instead.
-    A version never validated is usable."""
+    """Raise ValidationGateError when the latest validation of a run date of ``table`` at ``version`` or
+    before has an ``error``-severity failure; ``override`` logs a warning and returns instead. A run date
+    never validated is usable. Earlier versions count: a rerun whose outcomes were the same keeps the
+    results of the version it first validated (`results.record_results`), and a date re-ingested since a
+    failed validation stays refused until validated again."""
     failures = failed_expectations(lakehouse, table, version)
     if not failures:
         return
@@ -38,13 +40,14 @@ def check_usable(lakehouse: Lakehouse, table: str, version: int, *, override: bo
 
 
 def failed_expectations(lakehouse: Lakehouse, table: str, version: int) -> list[str]:
-    """``"<run date>: <expectation> (observed ...)"`` for error failures of the latest validation per run date."""
+    """``"<run date>: <expectation> (observed ...)"`` for error failures of the latest validation per run date
+    at ``version`` or before."""
     if not lakehouse.exists(DQ_RESULTS):
         return []
-    rows = lakehouse.read(DQ_RESULTS).where((F.col("table") == table) & (F.col("table_version") == version))
-    latest = Window.partitionBy("run_date")
-    failed = (rows.withColumn("_latest", F.max("validated_at").over(latest))
-              .where((F.col("validated_at") == F.col("_latest")) & (F.col("severity") == "error") & ~F.col("success"))
+    rows = lakehouse.read(DQ_RESULTS).where((F.col("table") == table) & (F.col("table_version") <= version))
+    validation = F.struct("table_version", "validated_at")
+    failed = (rows.withColumn("_latest", F.max(validation).over(Window.partitionBy("run_date")))
+              .where((validation == F.col("_latest")) & (F.col("severity") == "error") & ~F.col("success"))
               .orderBy("run_date", "expectation").limit(MAX_LISTED).collect())
     return [f"{r.run_date}: {r.expectation} (observed {r.observed_value}, unexpected {r.unexpected_count})"
             for r in failed]

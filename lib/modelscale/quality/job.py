@@ -25,7 +25,7 @@ from modelscale.logs import get_logger, step
 from modelscale.quality.datadocs import write_data_docs
 from modelscale.quality.outcome import Outcome
 from modelscale.quality.parameters import Parameters
-from modelscale.quality.results import append_results, result_rows
+from modelscale.quality.results import record_results, result_rows
 from modelscale.quality.suites import build_check
 from modelscale.quality.validate import FrameValidation, validation
 
@@ -35,7 +35,7 @@ JOB = "validate"
 
 @dataclass
 class TableTally:
-    """Counts of one table over the run dates, and its ``dq_results`` rows (appended once per job)."""
+    """Counts of one table over the run dates, and its ``dq_results`` rows (recorded once per job)."""
 
     version: int
     rows: int = 0
@@ -88,7 +88,7 @@ def validate_suites(ctx: JobContext, suites: dict[str, TableSuite]) -> dict[str,
             validate_table(ctx, table, suite, version, run_date, tally)
     results = [row for tally in tallies.values() for row in tally.results]
     if results:  # one commit for the job, not one per table and date
-        append_results(ctx.spark, ctx.lakehouse, results)
+        record_results(ctx.spark, ctx.lakehouse, results)
     return tallies
 
 
@@ -127,11 +127,13 @@ def validate_table(ctx: JobContext, table: str, suite: TableSuite, version: int,
 
 def _quarantine(ctx: JobContext, table: str, suite: TableSuite, v: FrameValidation, run_date: dt.date,
                 version: int) -> int:
-    """Replace the quarantine rows of this run date (of the whole table without a date column); rows written."""
+    """Replace the quarantine rows of this run date (of the whole table without a date column); its rows (a rerun
+    that finds the same rows commits nothing: they keep the run id and table version that first found them)."""
     name = suite.quarantine(table)
     if v.failing_rows == 0 and not ctx.lakehouse.exists(name):
         return 0
     rows = v.failing().select("*", F.lit(ctx.run_id).alias("_dq_run_id"), F.lit(run_date).alias("_dq_run_date"),
                               F.lit(version).cast("long").alias("_dq_table_version"))
     where = f"_dq_run_date = DATE'{run_date.isoformat()}'" if suite.date_column else None
-    return ctx.lakehouse.overwrite(name, rows, replace_where=where).rows_written
+    result = ctx.lakehouse.overwrite(name, rows, replace_where=where, skip_unchanged=("_dq_run_id", "_dq_table_version"))
+    return result.rows_written if result.committed else v.failing_rows

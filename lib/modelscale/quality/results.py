@@ -11,6 +11,7 @@ from pyspark.sql.types import (BooleanType, DateType, DoubleType, LongType, Stri
                                TimestampType)
 
 from modelscale.local_frames import rows_frame
+from modelscale.sql_text import literal, string
 
 if TYPE_CHECKING:  # Outcome pulls in GX: readers of dq_results (the gate) must not pay for it
     from modelscale.delta import CommitResult, Lakehouse
@@ -48,9 +49,20 @@ def result_rows(outcomes: list[Outcome], *, run_id: str, run_date: dt.date, tabl
     ]
 
 
-def append_results(spark: SparkSession, lakehouse: Lakehouse, rows: list[tuple[Any, ...]]) -> CommitResult:
-    """Append ``rows`` to ``dq_results`` (created on first use)."""
-    return lakehouse.append(DQ_RESULTS, results_frame(spark, rows))
+def record_results(spark: SparkSession, lakehouse: Lakehouse, rows: list[tuple[Any, ...]]) -> CommitResult:
+    """Replace the results of the tables and run dates in ``rows`` with ``rows`` (created on first use).
+
+    A rerun of a run date replaces that date's results (the earlier ones stay reachable by time travel) and
+    commits nothing when its outcomes are the same, though it validated a later version of the table (the
+    results then keep naming the version first validated: see `gate.check_usable`).
+    """
+    dates: dict[str, set[dt.date]] = {}
+    for row in rows:
+        dates.setdefault(row[2], set()).add(row[1])
+    validated = " OR ".join(f"(`table` = {string(table)} AND run_date IN ({', '.join(literal(d) for d in sorted(ds))}))"
+                            for table, ds in sorted(dates.items()))
+    return lakehouse.overwrite(DQ_RESULTS, results_frame(spark, rows), replace_where=validated,
+                               skip_unchanged=("run_id", "table_version", "validated_at"))
 
 
 def results_frame(spark: SparkSession, rows: list[tuple[Any, ...]]) -> DataFrame:

@@ -61,14 +61,19 @@ def run(ctx: JobContext) -> JobResult:
                                                                       scored_at)),
             replace_where=where,
             txn=Txn(app_id=f"{pipeline.name}/score/{span}", version=int(time.time() * 1000)),
+            skip_unchanged=RUN_LINEAGE,  # a rerun with the same model and features commits nothing
             metadata={"run_id": ctx.run_id, "run_dates": span, "model": ref.uri, "training_run_id": ref.run_id,
                       f"input.{table}.version": str(version)},
         )
         info.update(rows=result.rows_written, version=result.version)
     return JobResult(JOB, summary={"table": cfg.table, "rows": result.rows_written, "version": result.version,
+                                   "committed": result.committed,
                                    "model": {"name": ref.name, "version": ref.version, "alias": ref.alias,
                                              "training_run_id": ref.run_id},
                                    "inputs": versions})
+
+
+RUN_LINEAGE = ("scoring_run_id", "scored_at")  # the columns a rerun changes whatever it scores
 
 
 def predictions(model: PipelineModel, features: DataFrame, ref: ModelRef, features_version: int, job_run_id: str,
