@@ -12,12 +12,13 @@ import random
 from pathlib import Path
 
 import pytest
+from pyspark.sql import DataFrame, SparkSession
+
 from modelscale.delta import Lakehouse
 from modelscale.errors import ConfigError
 from modelscale.ingest.landing import Quoting, RecordLines, find_files
 from modelscale.ingest.quarantine import accepted, quarantined
 from modelscale.ingest.readers import read_batch
-from pyspark.sql import DataFrame, SparkSession
 
 from .conftest import D1, D2, EVENTS, HEADER, Runner
 
