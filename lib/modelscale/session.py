@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -26,6 +27,7 @@ BASE_CONF: dict[str, str] = {
     "spark.sql.python.filterPushdown.enabled": "true",
     "spark.sql.sources.partitionOverwriteMode": "static",
 }
+UMASK_CONF = "spark.hadoop.fs.permissions.umask-mode"
 
 
 def get_spark(settings: SparkSettings) -> SparkSession:
@@ -40,7 +42,7 @@ def get_spark(settings: SparkSettings) -> SparkSession:
         log.info("connecting to Spark Connect at %s", settings.connect_url)
         builder = SparkSession.builder.remote(settings.connect_url)
         if not settings.connect_url.startswith("sc://"):  # pyspark starts this server: its JVM takes the jars
-            builder = _with_delta_jars(builder, settings)
+            builder = _with_delta_jars(builder, settings).config(UMASK_CONF, _umask_mode())
         spark = builder.getOrCreate()
         # a session of our own, like a local one: the configured shuffle width too (Spark's 200 is slow for
         # the small shuffles of daily batches)
@@ -57,6 +59,7 @@ def get_spark(settings: SparkSettings) -> SparkSession:
         .config("spark.ui.showConsoleProgress", str(sys.stderr.isatty()).lower())
         # The Spark UI and event logs hide the settings our logs hide (Spark's default misses account keys, SAS).
         .config("spark.redaction.regex", SECRET_NAME_REGEX)
+        .config(UMASK_CONF, _umask_mode())
     )
     builder = _with_delta_jars(builder, settings)
     for key, value in {**BASE_CONF, **settings.conf}.items():
@@ -65,6 +68,19 @@ def get_spark(settings: SparkSettings) -> SparkSession:
     log.info("started Spark %s master=%s shuffle_partitions=%d", spark.version, settings.master,
              settings.shuffle_partitions)
     return spark
+
+
+def _umask_mode() -> str:
+    """The process's umask in octal: Hadoop's file systems (Spark's and native Delta's writes, Spark models)
+    set the permissions of what they create from their own umask setting, 022 unless told, not the process's."""
+    status = Path("/proc/self/status")  # Linux: read without changing it
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("Umask:"):
+                return line.split()[1][-3:]
+    mask = os.umask(0o022)  # no /proc: read it by setting it, and put it back at once
+    os.umask(mask)
+    return f"{mask:03o}"
 
 
 def _with_delta_jars(builder: SparkSession.Builder, settings: SparkSettings) -> SparkSession.Builder:
