@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import mlflow
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from pyspark.sql import functions as F
@@ -109,8 +110,10 @@ def last_registered(name: str) -> dt.datetime | None:
 
 
 def _newest_version(name: str) -> ModelVersion | None:
-    found = MlflowClient().search_model_versions(f"name = '{name}'", max_results=1, order_by=["creation_timestamp DESC"])
-    return found[0] if found else None
+    """The highest version of ``name``: every page of its versions, sorted here (Unity Catalog's registry refuses
+    ``order_by``; a model has few versions)."""
+    found = mlflow.search_model_versions(filter_string=f"name = '{name}'")
+    return max(found, key=lambda v: int(v.version), default=None)
 
 
 def _trained_for(run_id: str) -> dt.date | None:

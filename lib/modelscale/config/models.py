@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -18,6 +18,7 @@ from modelscale.config.modeling import FeaturesConfig, ModelConfig, TrainingConf
 from modelscale.config.monitoring import MonitoringConfig, ScoringConfig
 from modelscale.config.types import check_type_name
 from modelscale.config.validation import ValidationConfig
+from modelscale.errors import ConfigError
 from modelscale.secrets import holds_secret
 
 
@@ -83,6 +84,28 @@ class MlflowSettings(StrictModel):
     registry_uri: str | None = None
     artifact_location: Location
     experiment_prefix: str = "modelscale"
+    # ``<catalog>.<schema>`` a one-part model.registered_name is registered under (Unity Catalog's registry names a
+    # model ``<catalog>.<schema>.<model>``); none: registered names are used as written.
+    model_schema: str | None = None
+
+    @field_validator("model_schema")
+    @classmethod
+    def _two_parts(cls, value: str | None) -> str | None:
+        if value is not None and (len(value.split(".")) != 2 or not all(value.split("."))):
+            raise ValueError("expected <catalog>.<schema>, two names joined by one dot")
+        return value
+
+    @model_validator(mode="after")
+    def _uc_needs_schema(self) -> MlflowSettings:
+        if is_unity_catalog_registry(self.registry_uri) and not self.model_schema:
+            raise ValueError("registry_uri databricks-uc (Unity Catalog) names models <catalog>.<schema>.<model>: "
+                             "set mlflow.model_schema to <catalog>.<schema>")
+        return self
+
+
+def is_unity_catalog_registry(uri: str | None) -> bool:
+    """True for Unity Catalog's model registry: ``databricks-uc`` or ``databricks-uc://<profile>``."""
+    return uri is not None and (uri == "databricks-uc" or uri.startswith("databricks-uc://"))
 
 
 class Settings(StrictModel):
@@ -245,3 +268,25 @@ class AppConfig(StrictModel):
 
     settings: Settings
     pipeline: PipelineConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_under_schema(cls, data: Any) -> Any:
+        """A one-part ``model.registered_name`` goes under ``mlflow.model_schema`` when that is set, so every job,
+        gate and table row names the model as the registry does; a name of three parts is used as written."""
+        if not isinstance(data, dict) or data.get("pipeline") is None:
+            return data
+        settings = Settings.model_validate(data["settings"])
+        pipeline = PipelineConfig.model_validate(data["pipeline"])
+        schema, model = settings.mlflow.model_schema, pipeline.model
+        if schema is None or model is None:
+            return data
+        parts = model.registered_name.count(".") + 1
+        if parts == 3:
+            return data
+        if parts != 1:
+            raise ConfigError(f"pipeline {pipeline.name!r}: model.registered_name {model.registered_name!r}: expected "
+                              f"a model name (registered as {schema}.<name>, mlflow.model_schema) or "
+                              "<catalog>.<schema>.<model>")
+        named = model.model_copy(update={"registered_name": f"{schema}.{model.registered_name}"})
+        return {**data, "settings": settings, "pipeline": pipeline.model_copy(update={"model": named})}

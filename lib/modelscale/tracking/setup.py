@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import mlflow
 
 from modelscale.config.models import MlflowSettings, Settings
+
+# A URI scheme (RFC 3986) of two or more characters: ``C:/x`` is a Windows path, not a URI.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 
 
 def experiment_name(mlflow_settings: MlflowSettings, pipeline: str) -> str:
@@ -33,13 +37,25 @@ def configure(settings: Settings, pipeline: str) -> str:
     if found is not None:
         mlflow.set_experiment(experiment_id=found.experiment_id)
         return found.experiment_id
-    location = cfg.artifact_location
-    if "://" not in location:
-        Path(location).mkdir(parents=True, exist_ok=True)
-        location = Path(location).resolve().as_uri()
+    location = artifact_root(cfg.artifact_location)
     experiment_id = mlflow.create_experiment(name, artifact_location=f"{location.rstrip('/')}/{name}")
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def artifact_root(location: str) -> str:
+    """``mlflow.artifact_location`` as the URI MLflow takes.
+
+    A URI with a scheme (``dbfs:/``, ``s3a://``, ``file:/``) is passed through; a ``/Volumes/...`` path is a Unity
+    Catalog volume and becomes ``dbfs:/Volumes/...``, the form Databricks' tracking server takes for volume-backed
+    experiments; any other path is a local folder, created here and given as a ``file://`` URI.
+    """
+    if _SCHEME.match(location):
+        return location
+    if location.startswith("/Volumes/"):
+        return f"dbfs:{location}"
+    Path(location).mkdir(parents=True, exist_ok=True)
+    return Path(location).resolve().as_uri()
 
 
 def without_credentials(uri: str) -> str:
