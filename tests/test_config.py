@@ -61,6 +61,31 @@ def test_misspelt_env_variable_is_an_unknown_key(home: Path, monkeypatch: pytest
         load_config("local", None, REPO_CONF)
 
 
+def test_pipeline_environment_variables_override_the_pipeline_file(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELSCALE__PIPELINE__TRAINING__SEARCH__METHOD", "none")
+    monkeypatch.setenv("MODELSCALE__PIPELINE__TRAINING__SPLIT", "{window_days: 12, validation_days: 1}")
+    training = load_config("local", "flights_delay", REPO_CONF).pipeline.training
+    assert training.search.method == "none"
+    assert (training.split.window_days, training.split.validation_days, training.split.test_days) == (12, 1, 4)
+    monkeypatch.setenv("MODELSCALE__PIPELINE__TRAINING__SERCH__METHOD", "none")
+    with pytest.raises(ConfigError, match=r"environment variables \(MODELSCALE__PIPELINE__\.\.\.\): "
+                                          r"training\.serch: unknown key"):
+        load_config("local", "flights_delay", REPO_CONF)
+
+
+def test_packaged_conf_is_the_default_outside_a_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No MODELSCALE_CONF and no ./conf: the conf inside the package (an installed wheel carries it)."""
+    import modelscale
+    from modelscale.config.loader import default_conf_dir
+
+    monkeypatch.delenv("MODELSCALE_CONF", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert default_conf_dir() == (Path(modelscale.__file__).parent / "conf").resolve()
+    assert (default_conf_dir() / "pipelines" / "flights_delay.yaml").is_file()
+    monkeypatch.setenv("MODELSCALE_CONF", str(tmp_path))
+    assert default_conf_dir() == tmp_path.resolve()
+
+
 def test_typo_in_pipeline_key_names_file_and_key_path(home: Path, conf: Path) -> None:
     p = conf / "pipelines" / "flights_delay.yaml"
     _edit(p, lambda d: d["sources"]["flights"].__setitem__("fromat", d["sources"]["flights"].pop("format")))

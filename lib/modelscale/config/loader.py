@@ -6,6 +6,11 @@ prefixed ``MODELSCALE__``; the value is parsed as YAML::
     MODELSCALE__SPARK__SHUFFLE_PARTITIONS=8
     MODELSCALE__DELTA__ENGINE=delta-rs
 
+``MODELSCALE__PIPELINE__`` + a key path overrides the pipeline file the same way, after it (a job on a cluster
+or in a test changes the model search without a conf directory of its own)::
+
+    MODELSCALE__PIPELINE__TRAINING__SEARCH__METHOD=none
+
 A pipeline file may start with ``extends: <other pipeline>`` to reuse that pipeline's sources and
 tables and override only what differs (mappings merge, lists and scalars replace).
 
@@ -35,17 +40,19 @@ from modelscale.secrets import SECRET_REF, SecretNotFound, is_secret_name, looku
 
 ENV_PREFIX = "MODELSCALE__"
 CONF_ENV = "MODELSCALE_CONF"
+PIPELINE_KEY = "pipeline"  # MODELSCALE__PIPELINE__<key path> overrides the pipeline file
 _PLACEHOLDER = re.compile(r"\$\{(home|env|conf)\}")
 
 
 def default_conf_dir() -> Path:
-    """``$MODELSCALE_CONF``, else ``./conf``, else the repository's conf next to lib/."""
+    """``$MODELSCALE_CONF``, else ``./conf``, else the conf inside the package: an installed wheel carries the
+    default conf (in a checkout ``lib/modelscale/conf`` links to the repository's ``conf/``)."""
     if os.environ.get(CONF_ENV):
         return Path(os.environ[CONF_ENV]).resolve()
     here = Path.cwd() / "conf"
     if (here / "base.yaml").exists():
         return here.resolve()
-    return (Path(__file__).resolve().parents[3] / "conf").resolve()
+    return (Path(__file__).resolve().parents[1] / "conf").resolve()
 
 
 def list_pipelines(conf_dir: Path | None = None) -> list[str]:
@@ -74,7 +81,12 @@ def load_config(
     merged: dict[str, Any] = {}
     for f in (base_file, env_file):
         _merge(merged, _read_yaml(f), str(f), origins, ())
-    _merge(merged, _env_overrides(), "environment variables", origins, ())
+    from_env = _env_overrides()
+    pipeline_from_env = from_env.pop(PIPELINE_KEY, None) or {}
+    if not isinstance(pipeline_from_env, dict):
+        raise ConfigError(f"environment variables: {ENV_PREFIX}{PIPELINE_KEY.upper()}: expected key paths under it "
+                          f"({ENV_PREFIX}{PIPELINE_KEY.upper()}__TRAINING__SEARCH__METHOD=none), not a value")
+    _merge(merged, from_env, "environment variables", origins, ())
     if overrides:
         _merge(merged, overrides, "command-line overrides", origins, ())
     merged["env"] = env
@@ -94,6 +106,8 @@ def load_config(
             )
         p_origins: dict[tuple[str, ...], str] = {}
         raw = _read_pipeline(conf, pipeline, p_origins, ())
+        _merge(raw, pipeline_from_env, f"environment variables ({ENV_PREFIX}{PIPELINE_KEY.upper()}__...)",
+               p_origins, ())
         raw = _interpolate(raw, subs, lambda loc: _origin_of(loc, p_origins, str(p_file)))
         remember(raw)
         raw["name"] = pipeline
