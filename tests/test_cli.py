@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from modelscale.cli import EXIT_OK, EXIT_USER_ERROR, main
+from modelscale.cli import EXIT_USER_ERROR, main
+from modelscale.orchestration import EXIT_NOT_DUE
 from modelscale.runner import run_dates
 
 VENV_BIN = Path(sys.executable).parent
@@ -69,12 +70,12 @@ def test_job_not_in_this_version_says_which_issue(home: Path, capsys) -> None:
         assert callable(get_job(name).load())
 
 
-def test_when_due_skips_a_job_that_is_not_due_and_exits_0(spark, home: Path, capsys) -> None:
+def test_when_due_skips_a_job_that_is_not_due_and_exits_99(spark, home: Path, capsys) -> None:
     from mlflow import MlflowClient
 
     code = main(["run", "score", "--pipeline", "flights_delay", "--start", "2013-01-01", "--end", "2013-01-02",
                  "--when-due"])
-    assert code == EXIT_OK
+    assert code == EXIT_NOT_DUE == 99  # due on none of the dates: Airflow's tasks end skipped on it
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines == [{"job": "score", "ok": True, "skipped": "no model to score with yet", "summary": {}}] * 2
     assert not (home / "lakehouse").exists()

@@ -1,9 +1,9 @@
 """The ``modelscale`` command line.
 
-Exit codes: 0 success; 1 a job ran and reported failure (in ``run pipeline`` a monitoring breach is
-an alert the pipeline answers with a retraining, not a failure); 2 bad input, config or table
+Exit codes: 0 success; 1 a job ran and reported failure (a monitoring breach is an alert answered by a
+retraining, not a failure, unless ``monitoring.on_breach: fail``); 2 bad input, config or table
 (one paragraph saying what and where); 3 Spark failed (error class and message; the trace
-goes to the log file).
+goes to the log file); 99 (``run JOB --when-due``) the job was due on none of its run dates.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import yaml
 
 from modelscale.errors import ModelscaleError
 from modelscale.logs import get_logger
+from modelscale.orchestration import EXIT_NOT_DUE
 from modelscale.registry import JOBS
 from modelscale.secrets import redact, redact_text
 
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--when-due", action="store_true",
                      help="run JOB only on the run dates it is due (train: training days, no model yet or a "
                           "retraining asked for by monitoring, once there are training rows; score, monitor: "
-                          "once there is a model), logging why not otherwise and exiting 0; pipeline always does")
+                          "once there is a model), logging why not otherwise; exits 99 when it was due on none of "
+                          "the dates; pipeline always does")
 
     tables = sub.add_parser("tables", help="list every table: name, location, version, rows")
     _add_common(tables)
@@ -154,7 +156,7 @@ def _default_pipeline(env: str) -> str | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from modelscale.runner import build_context, run_dates, run_job, run_pipeline, run_when_due
+    from modelscale.runner import build_context, is_alert, run_dates, run_job, run_pipeline, run_when_due
 
     dates = run_dates(args.run_date, args.start, args.end)
     flags = {"reproduce": args.reproduce, "allow_failed_validation": args.allow_failed_validation}
@@ -166,14 +168,15 @@ def _run(args: argparse.Namespace) -> int:
     for r in results:
         print(json.dumps(redact({"job": r.job, "ok": r.ok, **({"skipped": r.skipped} if r.skipped else {}),
                                  **({"message": r.message} if r.message else {}), "summary": r.summary}), default=str))
-    # In a pipeline a monitoring breach is an alert the pipeline acts on (retraining), not a failure.
-    alerts = [r for r in results if not r.ok and args.job == "pipeline" and r.job == "monitor"]
+    alerts = [r for r in results if is_alert(r, ctx)]
     failed = [r for r in results if not r.ok and r not in alerts]
     for r in alerts:
         log.warning("monitoring alert: %s", r.message)
     for r in failed:
         _fail(f"job {r.job} failed: {r.message}")
-    return EXIT_JOB_FAILED if failed else EXIT_OK
+    if failed:
+        return EXIT_JOB_FAILED
+    return EXIT_NOT_DUE if args.when_due and all(r.skipped for r in results) else EXIT_OK
 
 
 def _tables(args: argparse.Namespace) -> int:

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 from modelscale.config.models import ScheduleConfig
 from modelscale.registry import available
 
+EXIT_NOT_DUE = 99
+"""Exit code of ``modelscale run JOB --when-due`` when the job was due on none of its run dates: the Airflow
+tasks end in the skipped state on it (99, the code Airflow's own operators skip on by default)."""
+
 
 @dataclass(frozen=True)
 class TaskSpec:

@@ -101,14 +101,20 @@ def run_when_due(name: str, ctx: JobContext) -> list[JobResult]:
     return results
 
 
+def is_alert(result: JobResult, ctx: JobContext) -> bool:
+    """Whether ``result`` is a monitoring breach that ``monitoring.on_breach: alert`` (the default) makes an alert:
+    reported as a warning, not a failure, and answered by the retraining read back from the monitoring table."""
+    return result.job == "monitor" and not result.ok and ctx.pipeline.monitoring.on_breach == "alert"
+
+
 def run_pipeline(ctx: JobContext) -> list[JobResult]:
     """Every available job that is due (`run_if_due`) for each run date in order, each on a context of that date.
 
     The leading warm-up dates (`gates.warm_up_dates`: nothing to train or score yet) run as one backfill
     of ingest, validate and features. Returns the results of the jobs that ran. A monitoring breach is an
-    alert: it is reported, the next dates still run and the retraining it may ask for is read back from
-    the monitoring table. Any other failure stops the run. A summary is printed at the end (secrets redacted: it
-    names the tracking URI).
+    alert (`is_alert`, unless ``monitoring.on_breach: fail``): it is reported, the next dates still run and the
+    retraining it may ask for is read back from the monitoring table. Any other failure stops the run. A summary
+    is printed at the end (secrets redacted: it names the tracking URI).
     """
     from modelscale.gates import warm_up_dates
     from modelscale.monitoring.summary import pipeline_summary
@@ -129,7 +135,7 @@ def run_pipeline(ctx: JobContext) -> list[JobResult]:
                 notes.append(f"{day} {name} skipped: {result.skipped}")
                 continue
             results.append(result)
-            if name != "monitor" and not result.ok:
+            if not result.ok and not is_alert(result, ctx):
                 stopped = True
                 break
         if stopped:

@@ -8,6 +8,8 @@ retraining.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from modelscale.config.base import StrictModel
@@ -34,7 +36,9 @@ class MonitoringConfig(StrictModel):
     per feature (the prediction drift's key is ``prediction``); a null threshold records the PSI without
     ever breaching (for features whose daily distribution is narrow by nature: weekday, weather).
     Performance is computed for the predictions of ``run date - label_delay_days`` (when the outcomes
-    have landed) and checked against ``performance_floors``.
+    have landed) and checked against ``performance_floors``. ``on_breach`` is what a breach is in every
+    launcher (``run pipeline``, ``run monitor``, an Airflow task): ``alert`` (the default) logs a warning and the
+    job succeeds (the retraining it asks for is read back from the monitoring table), ``fail`` fails the job.
     """
 
     table: str = "monitoring"
@@ -47,6 +51,7 @@ class MonitoringConfig(StrictModel):
     performance_floors: list[Floor] = Field(default_factory=list)
     report_dir: str | None = None
     retrain_on_breach: bool = False
+    on_breach: Literal["alert", "fail"] = "alert"
 
     def threshold(self, feature: str) -> float | None:
         """The PSI threshold of ``feature`` (None: recorded and plotted, never a breach)."""
