@@ -3,13 +3,20 @@
 Each task spark-submits a thin entry point from jobs/ with ``--run-date {{ ds }} --when-due``: the job
 itself decides whether it is due, exactly as ``modelscale run pipeline`` does (``modelscale.gates``:
 training on training days, without a model or after a monitoring breach, once there are training rows;
-scoring and monitoring once there is a model). A job that is not due logs why and succeeds, so every
-task of a run succeeds or the run stops at the first failure. Set in the scheduler's environment:
+scoring and monitoring once there is a model). A job that is not due logs why and exits 99
+(`EXIT_NOT_DUE`): its task ends *skipped*. Every task after the first runs when no upstream task failed
+(trigger rule ``none_failed``), so score and monitor still run after a skipped train and decide for
+themselves, and a run whose tasks all succeeded or were skipped succeeds. A monitoring breach is what
+``monitoring.on_breach`` says, as in ``run pipeline``: an alert by default (the monitor task succeeds with a
+warning in its log, and the next run's train task reads the retraining request from the monitoring table),
+or a failure. Set in the scheduler's environment:
 
 - ``MODELSCALE_ENV`` (default ``local``): the config overlay the jobs run with;
 - ``MODELSCALE_CONF`` / ``MODELSCALE_HOME``: passed through to the jobs;
 - ``MODELSCALE_SPARK_CONN`` (default ``modelscale_spark``): the Airflow Spark connection, e.g.
-  ``AIRFLOW_CONN_MODELSCALE_SPARK='{"conn_type": "spark", "host": "local[2]"}'``;
+  ``AIRFLOW_CONN_MODELSCALE_SPARK='{"conn_type": "spark", "host": "local[2]"}'``; a task whose connection is not
+  defined fails saying so (the provider alone would quietly submit to YARN). Skipping on exit 99 needs
+  spark-submit to return the driver's exit code: client deploy mode (the default);
 - ``MODELSCALE_SECRETS_CONN`` (default ``modelscale_secrets``): an optional Airflow connection (from any secret
   backend) whose extra maps ``<scope>/<key>`` to the secret the config's ``${secret:<scope>/<key>}`` references
   name, e.g. ``{"aws/secret-key": "..."}``;
@@ -34,14 +41,14 @@ from pathlib import Path
 from typing import Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk import DAG, Connection
-from airflow.sdk.exceptions import AirflowNotFoundException
+from airflow.sdk import DAG, Connection, TriggerRule
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException, AirflowSkipException
 from airflow.sdk.log import mask_secret
 
 from modelscale.config import list_pipelines, load_config
 from modelscale.config.loader import default_conf_dir
 from modelscale.delta.jars import EXTENSION_CONF, fetched_jars
-from modelscale.orchestration import task_plan
+from modelscale.orchestration import EXIT_NOT_DUE, task_plan
 from modelscale.secrets import env_name
 
 JOBS_DIR = Path(os.environ.get("MODELSCALE_JOBS_DIR", Path(__file__).resolve().parents[1] / "jobs"))
@@ -64,6 +71,37 @@ def export_secrets(context: Any) -> None:
         os.environ[env_name(scope, key)] = str(value)
 
 
+class JobOperator(SparkSubmitOperator):
+    """spark-submit of one modelscale job: skipped when the job exits `EXIT_NOT_DUE`, failed with a clear message
+    when the Spark connection is not defined (the provider would fall back to ``--master yarn`` without a word)."""
+
+    def execute(self, context: Any) -> None:
+        """Check the connection, submit, and turn the job's not-due exit code into Airflow's skipped state."""
+        require_connection(self._conn_id)
+        try:
+            super().execute(context)
+        except AirflowException:
+            submitted = self._hook._submit_sp if self._hook is not None else None
+            if submitted is not None and submitted.returncode == EXIT_NOT_DUE:
+                raise AirflowSkipException(
+                    f"{self.task_id} is not due on {context['ds']} (the job exited {EXIT_NOT_DUE}; "
+                    "its log above says why)") from None
+            raise
+
+
+def require_connection(conn_id: str) -> None:
+    """Fail (without retries: waiting does not define it) when the Airflow connection ``conn_id`` is missing."""
+    try:
+        Connection.get(conn_id)
+    except AirflowNotFoundException:
+        raise AirflowFailException(
+            f"the Airflow connection {conn_id!r} (MODELSCALE_SPARK_CONN) is not defined, so there is no Spark master "
+            f"to submit to. Define it where the tasks run, e.g. AIRFLOW_CONN_{conn_id.upper()}="
+            """'{"conn_type": "spark", "host": "local[2]"}' (or "spark://HOST:7077", "yarn", "k8s://https://HOST"), """
+            f"or `airflow connections add {conn_id} --conn-type spark --conn-host 'local[2]'`, or set "
+            "MODELSCALE_SPARK_CONN to the id of an existing Spark connection") from None
+
+
 def build_dag(pipeline: str) -> DAG:
     """The DAG of one pipeline: its schedule from config, one spark-submit task per job."""
     cfg = load_config(ENV, pipeline).pipeline
@@ -84,8 +122,9 @@ def build_dag(pipeline: str) -> DAG:
     ) as dag:
         tasks = {}
         for spec in task_plan():
-            tasks[spec.job] = SparkSubmitOperator(
+            tasks[spec.job] = JobOperator(
                 task_id=spec.job,
+                trigger_rule=TriggerRule.NONE_FAILED if spec.upstream else TriggerRule.ALL_SUCCESS,
                 application=str(JOBS_DIR / f"{spec.job}.py"),
                 application_args=["--env", ENV, "--pipeline", pipeline, "--run-date", "{{ ds }}", "--when-due"],
                 conn_id=SPARK_CONN,
