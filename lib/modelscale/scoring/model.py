@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mlflow.spark
+import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from pyspark.ml import PipelineModel
 
 from modelscale.config.monitoring import ScoringConfig
 from modelscale.errors import ModelscaleError
+from modelscale.tracking.spark_models import load_model
 
 
 class ModelNotFoundError(ModelscaleError):
@@ -71,5 +72,5 @@ def input_types(ref: ModelRef) -> dict[str, str] | None:
 
 
 def load(ref: ModelRef, dfs_tmpdir: str) -> PipelineModel:
-    """The Spark ``PipelineModel`` of ``ref``."""
-    return mlflow.spark.load_model(ref.uri, dfs_tmpdir=dfs_tmpdir)
+    """The Spark ``PipelineModel`` of ``ref``, staged in ``dfs_tmpdir`` (classic Spark and Spark Connect alike)."""
+    return load_model(ref.uri, dfs_tmpdir)

@@ -71,7 +71,8 @@ def without_credentials(uri: str) -> str:
 
 
 def dfs_tmpdir(settings: Settings) -> str:
-    """Where Spark models are staged while MLflow saves or loads them."""
+    """Where Spark models are staged between Spark and MLflow (`modelscale.tracking.spark_models`): a local folder
+    that Spark reaches too, the Spark Connect server included (same machine or a shared mount)."""
     path = settings.home / "mlflow" / "dfs_tmp"
     path.mkdir(parents=True, exist_ok=True)
     return str(path)

@@ -10,7 +10,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import mlflow
-import mlflow.spark
 from mlflow import MlflowClient
 
 from modelscale.caching import cached
@@ -25,6 +24,7 @@ from modelscale.tracking.lineage import TRAIN_END_TAG, environment_tags, input_v
 from modelscale.tracking.promotion import Decision, decide
 from modelscale.tracking.registry import CHAMPION, alias_version, register_challenger, set_alias
 from modelscale.tracking.setup import configure, dfs_tmpdir
+from modelscale.tracking.spark_models import load_model
 from modelscale.training.estimators import estimator_spec
 from modelscale.training.evaluation import DEFAULT_METRIC, evaluate
 from modelscale.training.report import CONFIG_ARTIFACT, log_config, log_outcome
@@ -108,7 +108,7 @@ def _register_and_promote(ctx: JobContext, cfg: PipelineConfig, outcome: TrainOu
     champion_metrics = None
     if champion_version is not None:
         with step(log, "score champion", version=champion_version):
-            champion = mlflow.spark.load_model(f"models:/{name}@{CHAMPION}", dfs_tmpdir=dfs_tmpdir(ctx.settings))
+            champion = load_model(f"models:/{name}@{CHAMPION}", dfs_tmpdir(ctx.settings))
             with cached(champion.transform(outcome.splits.test)) as scored:
                 champion_metrics = evaluate(scored, task, cfg.model.label, cfg.model.threshold)
     decision = decide(outcome.metrics, champion_metrics, cfg.training.promotion, metric)

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-import mlflow.spark
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 
 from modelscale.config.models import PipelineConfig
 from modelscale.secrets import redact
+from modelscale.tracking import spark_models
 from modelscale.training import plots
 from modelscale.training.estimators import estimator_spec
 from modelscale.training.evaluation import confusion, curve_points
@@ -37,7 +37,8 @@ def log_config(cfg: PipelineConfig) -> None:
 
 
 def log_outcome(outcome: TrainOutcome, cfg: PipelineConfig, dfs_tmpdir: str) -> ModelInfo:
-    """Metrics, search candidates (child runs), figures and the model; returns the logged model's info."""
+    """Metrics, search candidates (child runs), figures and the model (staged in ``dfs_tmpdir``: see
+    `spark_models`); returns the logged model's info."""
     assert cfg.model is not None
     model_cfg = cfg.model
     mlflow.log_metrics({f"test_{k}": v for k, v in outcome.metrics.items()})
@@ -50,10 +51,9 @@ def log_outcome(outcome: TrainOutcome, cfg: PipelineConfig, dfs_tmpdir: str) -> 
     _log_figures(outcome, model_cfg.label, model_cfg.threshold, estimator_spec(model_cfg.estimator).task)
     cols = [*model_cfg.categorical, *model_cfg.numeric]
     sample = outcome.test_predictions.select(*cols, "prediction").limit(5).toPandas()
-    return mlflow.spark.log_model(
-        outcome.model, artifact_path="model", dfs_tmpdir=dfs_tmpdir,
-        signature=infer_signature(sample[cols], sample[["prediction"]]), input_example=sample[cols],
-        pip_requirements=pip_requirements(estimator_spec(model_cfg.estimator).extra),
+    return spark_models.log_model(
+        outcome.model, dfs_tmpdir, signature=infer_signature(sample[cols], sample[["prediction"]]),
+        input_example=sample[cols], pip_requirements=pip_requirements(estimator_spec(model_cfg.estimator).extra),
     )
 
 
