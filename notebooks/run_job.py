@@ -2,36 +2,46 @@
 # MAGIC %md
 # MAGIC # modelscale: run a job
 # MAGIC
-# MAGIC Runs one modelscale job (or the whole pipeline) on this notebook's Spark session with the
-# MAGIC same code path as `spark-submit jobs/<job>.py` and the Airflow DAGs. Install the wheel on the
-# MAGIC cluster first (or `%pip install` it); tables are written to Unity Catalog with `--env databricks`.
+# MAGIC Runs `modelscale run <job>` (or the whole pipeline) on this notebook's Spark session: the same command line
+# MAGIC as `spark-submit jobs/<job>.py` and the Airflow tasks. The bundle's job (resources/*.yml) sets the widgets;
+# MAGIC by hand, give `wheel` (the built wheel, e.g. the bundle-deployed
+# MAGIC `/Workspace/Users/<you>/.bundle/modelscale/dev/files/dist/modelscale-0.1.0-py3-none-any.whl`) and a `run_date`
+# MAGIC or `start` and `end`. `conf` is a conf directory (`MODELSCALE_CONF`); empty uses the wheel's packaged conf.
 
 # COMMAND ----------
 
-from modelscale.registry import JOBS
-
-dbutils.widgets.dropdown("job", "ingest", [*JOBS, "pipeline"], "Job")  # noqa: F821 (Databricks global)
+dbutils.widgets.text("wheel", "", "Wheel to install")  # noqa: F821 (Databricks global)
+dbutils.widgets.text("conf", "", "Conf directory (empty: packaged)")  # noqa: F821
+dbutils.widgets.dropdown("job", "ingest", ["ingest", "validate", "features", "train", "score", "monitor", "pipeline"],  # noqa: F821
+                         "Job")
 dbutils.widgets.text("env", "databricks", "Environment")  # noqa: F821
 dbutils.widgets.text("pipeline", "flights_delay", "Pipeline")  # noqa: F821
-dbutils.widgets.text("start", "2013-01-01", "First run date")  # noqa: F821
-dbutils.widgets.text("end", "2013-01-01", "Last run date")  # noqa: F821
+dbutils.widgets.text("run_date", "", "Run date")  # noqa: F821
+dbutils.widgets.text("start", "", "First run date (backfill)")  # noqa: F821
+dbutils.widgets.text("end", "", "Last run date (backfill)")  # noqa: F821
+dbutils.widgets.dropdown("when_due", "false", ["true", "false"], "Only when due")  # noqa: F821
+wheel = dbutils.widgets.get("wheel")  # noqa: F821
 
 # COMMAND ----------
 
-import datetime as dt
-
-from modelscale.runner import build_context, run_dates, run_job, run_pipeline
-from modelscale.secrets import redact
-
-w = dbutils.widgets  # noqa: F821
-dates = run_dates(start=dt.date.fromisoformat(w.get("start")), end=dt.date.fromisoformat(w.get("end")))
-ctx = build_context(w.get("env"), w.get("pipeline"), dates, spark=spark)  # noqa: F821 (notebook session)
-results = run_pipeline(ctx) if w.get("job") == "pipeline" else [run_job(w.get("job"), ctx)]
-for r in results:
-    print(r.job, "ok" if r.ok else "FAILED", redact(r.summary))
+# MAGIC %md
+# MAGIC Install the wheel without its dependencies (the Runtime brings its own Spark, pandas, pyarrow and MLflow) and the
+# MAGIC packages the ML Runtime lacks, at the versions pyproject.toml pins; then restart Python to import them.
 
 # COMMAND ----------
 
-failed = [r for r in results if not r.ok]
-if failed:
-    raise RuntimeError(redact("; ".join(f"{r.job}: {r.message}" for r in failed)))
+# MAGIC %pip install --no-deps $wheel
+
+# COMMAND ----------
+
+# MAGIC %pip install "great-expectations==1.24.1" "deltalake>=1.6,<2" "mlflow==3.17.2"
+
+# COMMAND ----------
+
+dbutils.library.restartPython()  # noqa: F821
+
+# COMMAND ----------
+
+from modelscale.notebook import WIDGETS, run
+
+print(run({name: dbutils.widgets.get(name) for name in WIDGETS}))  # noqa: F821
