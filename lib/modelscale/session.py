@@ -31,12 +31,15 @@ UMASK_CONF = "spark.hadoop.fs.permissions.umask-mode"
 
 
 def get_spark(settings: SparkSettings) -> SparkSession:
-    """Return the active session, a Spark Connect session, or a new local one."""
+    """Return the active session, the launcher's session (spark-submit), a Spark Connect session, or a new local
+    one. Master, memory, jars and the other build settings apply only to a session modelscale starts itself."""
     active = SparkSession.getActiveSession()
     if active is not None:
         log.info("reusing the active Spark session (Spark %s)", active.version)
         _apply_runtime_conf(active, settings)
         return active
+    if launched_by_spark_submit():
+        return _launcher_session(settings)
     _pin_python()
     if settings.connect_url:
         log.info("connecting to Spark Connect at %s", settings.connect_url)
@@ -67,6 +70,25 @@ def get_spark(settings: SparkSettings) -> SparkSession:
     spark = builder.getOrCreate()
     log.info("started Spark %s master=%s shuffle_partitions=%d", spark.version, settings.master,
              settings.shuffle_partitions)
+    return spark
+
+
+def launched_by_spark_submit() -> bool:
+    """True when spark-submit (or pyspark's shell) started this Python and its JVM is waiting for the session: it
+    hands the gateway's port over in ``PYSPARK_GATEWAY_PORT``."""
+    return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
+
+
+def _launcher_session(settings: SparkSettings) -> SparkSession:
+    """The session spark-submit configured (its ``--master``, ``--jars``, ``--conf``): config's master and build
+    settings would override them (a cluster job ending up on ``local[2]`` or a YARN it cannot reach). Only what
+    keeps secrets and files safe is added; runtime settings follow as on any reused session."""
+    spark = (SparkSession.builder.config("spark.redaction.regex", SECRET_NAME_REGEX)
+             .config(UMASK_CONF, _umask_mode()).getOrCreate())
+    master = spark.conf.get("spark.master", None)
+    log.info("using the session spark-submit configured (Spark %s, master %s); config's spark.master %s applies "
+             "only when modelscale starts Spark itself", spark.version, master, settings.master)
+    _apply_runtime_conf(spark, settings)
     return spark
 
 
