@@ -9,8 +9,17 @@ AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 DEMO_START ?= 2013-01-01
 DEMO_END ?= 2013-01-17
 export PYSPARK_PYTHON := $(abspath $(PY))
+# make dist: the wheel, the packed environment for executors and the spark-submit entry points (README, "Running
+# elsewhere"). The environment is a venv of the wheel and its dependencies at the versions .venv holds, packed with
+# venv-pack; .dist-env is rebuilt only when the dependencies change, the wheel and the archive when the code does.
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+WHEEL := dist/modelscale-$(VERSION)-py3-none-any.whl
+ENV_ARCHIVE := dist/modelscale-env.tar.gz
+DIST_ENV := .dist-env
+DIST_ENV_STAMP := $(DIST_ENV)/.installed
+PACKAGE_FILES := $(shell find lib/modelscale conf -type f ! -path '*/__pycache__/*') pyproject.toml
 
-.PHONY: setup java delta-jars demo test bench clean
+.PHONY: setup java delta-jars demo test bench clean dist
 
 setup: java $(STAMP) delta-jars $(AIRFLOW_STAMP)
 
@@ -45,11 +54,39 @@ demo: java $(STAMP) delta-jars  # the demo needs no Airflow environment
 	$(VENV)/bin/modelscale run pipeline --start $(DEMO_START) --end $(DEMO_END); status=$$?; \
 	  $(VENV)/bin/modelscale tables; exit $$status
 
-test: setup
+test: setup dist  # the cluster test spark-submits the built artifacts
 	$(VENV)/bin/pytest -q
+
+dist: $(WHEEL) $(ENV_ARCHIVE) dist/jobs
+
+# Built from the checkout with .venv's setuptools (no build isolation: nothing to download when the code changes).
+$(WHEEL): $(STAMP) $(PACKAGE_FILES)
+	@mkdir -p dist && rm -f dist/modelscale-*.whl
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
+
+# Needs the package index (the wheel's dependencies, pinned to .venv's versions): done by make dist, never by a test.
+$(DIST_ENV_STAMP): pyproject.toml $(STAMP)
+	rm -rf $(DIST_ENV)
+	$(PYTHON) -m venv $(DIST_ENV)
+	$(PY) -m pip freeze --exclude-editable > $(DIST_ENV)/constraints.txt
+	$(DIST_ENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+	  > $(DIST_ENV)/requirements.txt
+	$(DIST_ENV)/bin/python -m pip install --quiet -c $(DIST_ENV)/constraints.txt -r $(DIST_ENV)/requirements.txt
+	@touch $(DIST_ENV_STAMP)
+
+# Executors (and a spark-submit driver) take the JVM from the cluster's Spark: pyspark's own jars (430 MB) stay out.
+$(ENV_ARCHIVE): $(WHEEL) $(DIST_ENV_STAMP)
+	$(DIST_ENV)/bin/python -m pip install --quiet --no-index --no-deps --force-reinstall $(WHEEL)
+	$(VENV)/bin/venv-pack --prefix $(DIST_ENV) --output $@.tmp --format tar.gz --compress-level 1 \
+	  --exclude 'lib/python3.11/site-packages/pyspark/jars/*' --force --quiet
+	@mv $@.tmp $@
+
+dist/jobs: $(wildcard jobs/*.py)
+	@mkdir -p $@ && cp jobs/*.py $@/ && touch $@
 
 bench: java $(STAMP) delta-jars
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf .modelscale spark-warehouse metastore_db derby.log
+	rm -rf .modelscale spark-warehouse metastore_db derby.log dist $(DIST_ENV)
