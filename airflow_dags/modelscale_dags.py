@@ -21,7 +21,10 @@ or a failure. Set in the scheduler's environment:
   backend) whose extra maps ``<scope>/<key>`` to the secret the config's ``${secret:<scope>/<key>}`` references
   name, e.g. ``{"aws/secret-key": "..."}``;
 - ``PATH`` must find the ``spark-submit`` of the environment the jobs run in (for example
-  ``.venv/bin``), since the Spark provider runs the ``spark-submit`` on PATH.
+  ``.venv/bin``), since the Spark provider runs the ``spark-submit`` on PATH;
+- ``MODELSCALE__SPARK__CONNECT_URL=sc://host:15002`` (or ``spark.connect_url`` in the env's config): the tasks run
+  ``modelscale run`` from PATH as clients of that long-lived Spark Connect server, without spark-submit or the
+  Spark connection (give the workers the same variable: the jobs read it when they run).
 
 The native Delta jars `make setup` fetched go to spark-submit with Delta's SQL extension, so the tasks run
 on the same Delta engine as ``modelscale run`` (without them, ``delta.engine: auto`` picks delta-rs).
@@ -37,12 +40,19 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shlex
 from pathlib import Path
 from typing import Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, Connection, TriggerRule
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException, AirflowSkipException
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowNotFoundException,
+    AirflowSkipException,
+)
 from airflow.sdk.log import mask_secret
 
 from modelscale.config import list_pipelines, load_config
@@ -102,9 +112,19 @@ def require_connection(conn_id: str) -> None:
             "MODELSCALE_SPARK_CONN to the id of an existing Spark connection") from None
 
 
+def connect_task(job: str, pipeline: str, env_vars: dict[str, str], trigger_rule: TriggerRule) -> BashOperator:
+    """One job as a Spark Connect client, for ``spark.connect_url``: ``modelscale run`` (found on PATH) sends its
+    plans to the server, so spark-submit and its connection have no part; BashOperator skips on exit 99 itself."""
+    args = ["modelscale", "run", job, "--env", ENV, "--pipeline", pipeline, "--run-date", "{{ ds }}", "--when-due"]
+    return BashOperator(task_id=job, trigger_rule=trigger_rule, bash_command=shlex.join(args), env=env_vars,
+                        append_env=True, skip_on_exit_code=EXIT_NOT_DUE, pre_execute=export_secrets)
+
+
 def build_dag(pipeline: str) -> DAG:
-    """The DAG of one pipeline: its schedule from config, one spark-submit task per job."""
-    cfg = load_config(ENV, pipeline).pipeline
+    """The DAG of one pipeline: its schedule from config, one task per job: a spark-submit, or a Spark Connect
+    client when ``spark.connect_url`` is set (e.g. ``MODELSCALE__SPARK__CONNECT_URL=sc://host:15002``)."""
+    app = load_config(ENV, pipeline)
+    cfg, connect_url = app.pipeline, app.settings.spark.connect_url
     sched = cfg.schedule
     env_vars = {k: os.environ[k] for k in PASS_THROUGH if k in os.environ}
     env_vars.setdefault("MODELSCALE_CONF", str(default_conf_dir()))
@@ -122,9 +142,10 @@ def build_dag(pipeline: str) -> DAG:
     ) as dag:
         tasks = {}
         for spec in task_plan():
-            tasks[spec.job] = JobOperator(
+            rule = TriggerRule.NONE_FAILED if spec.upstream else TriggerRule.ALL_SUCCESS
+            tasks[spec.job] = connect_task(spec.job, pipeline, env_vars, rule) if connect_url else JobOperator(
                 task_id=spec.job,
-                trigger_rule=TriggerRule.NONE_FAILED if spec.upstream else TriggerRule.ALL_SUCCESS,
+                trigger_rule=rule,
                 application=str(JOBS_DIR / f"{spec.job}.py"),
                 application_args=["--env", ENV, "--pipeline", pipeline, "--run-date", "{{ ds }}", "--when-due"],
                 conn_id=SPARK_CONN,
