@@ -98,6 +98,8 @@ def test_same_rows_tells_nulls_in_different_columns_apart(spark):
     assert not same_rows(one, spark.createDataFrame([(1, None), (1, None)], "a int, b int"))
     assert not same_rows(one, spark.createDataFrame([(None, 1), (None, 1)], "a int, b int"))
     assert same_rows(one.withColumn("at", F.current_timestamp()), one, ignoring=["at"])
+    assert same_rows(spark.sql("SELECT 0.1D + 0.2D AS x"), spark.sql("SELECT 0.3D AS x"))  # summed in another order
+    assert not same_rows(spark.sql("SELECT 0.3000001D AS x"), spark.sql("SELECT 0.3D AS x"))
 
 
 def test_replace_where_on_partition_columns_rewrites_no_other_file(spark, lakehouse):

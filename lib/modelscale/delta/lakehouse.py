@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.types import StructType
+from pyspark.sql.types import DoubleType, FloatType, StructType
 
 from modelscale.caching import cached
 from modelscale.catalog import Catalog, TableRef
@@ -208,14 +208,20 @@ class Lakehouse:
         return created
 
 
+FLOAT_DECIMALS = 9
+
+
 def same_rows(a: DataFrame, b: DataFrame, *, ignoring: Collection[str] = ()) -> bool:
     """Whether ``a`` and ``b`` hold the same rows (as multisets) on their columns but ``ignoring``: the count and
     the sum of each row's hash agree. A row is hashed as its JSON text, which names every non-null field, so
-    nulls in different columns never hash alike."""
+    nulls in different columns never hash alike. Floating-point columns are compared to `FLOAT_DECIMALS`
+    places: an aggregate summed in another order (tasks finishing in another order) differs in its last bits."""
     columns = [c for c in a.columns if c not in ignoring]
     if sorted(columns) != sorted(c for c in b.columns if c not in ignoring):
         return False
-    fields = ", ".join(ident(c) for c in columns)
+    floating = {f.name for f in a.schema.fields if isinstance(f.dataType, DoubleType | FloatType)}
+    fields = ", ".join(f"round({ident(c)}, {FLOAT_DECIMALS}) AS {ident(c)}" if c in floating else ident(c)
+                       for c in columns)
     digest = ["count(1) AS n", f"sum(CAST(xxhash64(to_json(struct({fields}))) AS DECIMAL(38, 0))) AS h"]
     return tuple(a.selectExpr(*digest).first()) == tuple(b.selectExpr(*digest).first())
 
