@@ -136,12 +136,17 @@ def test_invalid_yaml_and_unknown_env_and_pipeline(home: Path, conf: Path) -> No
 
 def test_catalog_resolves_paths_locally_and_names_on_databricks(home: Path) -> None:
     local = load_config("local", "flights_delay", REPO_CONF)
-    ref = Catalog(local.settings, local.pipeline).table("features")
-    assert ref.location == f"{home}/lakehouse/gold/features"
+    catalog = Catalog(local.settings, local.pipeline)
+    ref = catalog.table("features")  # a pipeline's own table; the tables ingest writes are shared
+    assert ref.location == f"{home}/lakehouse/gold/flights_delay/features"
     assert ref.partition_by == ["flight_date"] and not ref.is_catalog_name
+    assert [catalog.table(t).location for t in ("flights", "flights_bronze_quarantine", "ingest_log", "flights_quarantine")] == [
+        f"{home}/lakehouse/silver/flights", f"{home}/lakehouse/bronze/flights_bronze_quarantine",
+        f"{home}/lakehouse/ops/ingest_log", f"{home}/lakehouse/silver/flights_delay/flights_quarantine"]
     dbx = load_config("databricks", "flights_delay", REPO_CONF)
     ref = Catalog(dbx.settings, dbx.pipeline).table("features")
-    assert ref.location == "main.modelscale.features" and ref.is_catalog_name
+    assert ref.location == "main.modelscale.flights_delay__features" and ref.is_catalog_name
+    assert Catalog(dbx.settings, dbx.pipeline).table("flights").location == "main.modelscale.flights"
     with pytest.raises(ConfigError, match=r"table 'flihgts' is not declared.*declared: airlines"):
         Catalog(local.settings, local.pipeline).table("flihgts")
 

@@ -35,25 +35,31 @@ def test_pipeline_over_three_days(spark: SparkSession, home: Path, capsys: pytes
     check_three_days(ctx, results)
     assert ctx.lakehouse.engine_name == "native"  # the default where the jars are (make setup fetched them)
     check_rerun_changes_nothing(ctx)
+    check_pipelines_keep_their_rows(spark, ctx)
 
     out = capsys.readouterr().out
     assert "champion: flights_delay v1 (@champion)" in out and "mlflow ui --backend-store-uri sqlite:///" in out
     assert f"{DAYS[0]}..{DAYS[1]} train skipped: warm-up" in out and "monitoring report:" in out
 
 
-def run_three_days(spark: SparkSession) -> tuple[JobContext, list[JobResult]]:
-    """Land the three days and run the pipeline over them (MODELSCALE_HOME set by the caller)."""
-    cfg = load_config("local", "flights_delay")
-    pipeline = small(cfg.pipeline, estimator="logistic_regression", params={"logistic_regression": {"maxIter": 10}})
+def run_three_days(spark: SparkSession, name: str = "flights_delay", *,
+                   land: bool = True) -> tuple[JobContext, list[JobResult]]:
+    """Land the three days (unless ``land`` is false) and run pipeline ``name`` over them with a small linear
+    model (MODELSCALE_HOME set by the caller)."""
+    cfg = load_config("local", name)
+    estimator = "logistic_regression" if name == "flights_delay" else "linear_regression"
+    pipeline = small(cfg.pipeline, estimator=estimator, params={estimator: {"maxIter": 10}})
     pipeline = pipeline.model_copy(update={
         "training": pipeline.training.model_copy(update={"split": pipeline.training.split.model_copy(
             update={"window_days": 3, "validation_days": 1, "test_days": 1}),
-            "search": pipeline.training.search.model_copy(update={"method": "none"})}),
+            "search": pipeline.training.search.model_copy(update={"method": "none"}),
+            "promotion": pipeline.training.promotion.model_copy(update={"floors": []})}),
         "monitoring": pipeline.monitoring.model_copy(update={"label_delay_days": 0}),
     })
     cfg = cfg.model_copy(update={"pipeline": pipeline})
-    write_landing(cfg.settings.storage.landing, DAYS[0], DAYS[-1])
-    ctx = build_context("local", "flights_delay", DAYS, config=cfg, spark=spark,
+    if land:
+        write_landing(cfg.settings.storage.landing, DAYS[0], DAYS[-1])
+    ctx = build_context("local", name, DAYS, config=cfg, spark=spark,
                         flags={"reproduce": None, "allow_failed_validation": False})
     return ctx, run_pipeline(ctx)
 
@@ -129,6 +135,24 @@ def check_rerun_changes_nothing(ctx: JobContext) -> None:
     assert [r.job for r in results] == ["ingest", "validate", "features"] * 3 + ["score", "monitor"]
     assert all(r.ok for r in results) and results[-2].summary["committed"] is False  # the scoring
     assert tables_now(ctx.lakehouse) == before
+
+
+def check_pipelines_keep_their_rows(spark: SparkSession, ctx: JobContext) -> None:
+    """The second demo pipeline on the same days shares the ingested tables and writes features, predictions,
+    monitoring and validation results of its own: the first pipeline's tables keep every row and version."""
+    before = tables_now(ctx.lakehouse)
+    other, results = run_three_days(spark, "flights_arr_delay", land=False)
+    assert [r.job for r in results][-3:] == ["train", "score", "monitor"]
+    assert all(r.ok for r in results[:-1]), [(r.job, r.message) for r in results if not r.ok]
+    assert tables_now(ctx.lakehouse) == before
+    mine, theirs = ctx.lakehouse, other.lakehouse
+    assert [theirs.location(t) == mine.location(t) for t in ("flights", "ingest_log", "features", "predictions",
+                                                              "monitoring", "dq_results", "flights_quarantine")] == [
+        True, True, False, False, False, False, False]
+    preds = theirs.read("predictions")
+    assert preds.count() == theirs.read("features", where=f"flight_date = '{DAYS[2]}'").count() > 800
+    assert [tuple(r) for r in preds.select("model_name", "flight_date").distinct().collect()] == [
+        ("flights_arr_delay", DAYS[2])]
 
 
 def tables_now(lh: Lakehouse) -> dict[str, tuple[int, Counter]]:

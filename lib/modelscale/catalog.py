@@ -2,7 +2,8 @@
 
 Jobs never see a path: they ask for ``flights`` and get a `TableRef` whose location is a path
 under ``storage.root`` locally, a storage URI on a cluster, or ``catalog.database.name`` in
-Unity Catalog.
+Unity Catalog. A table of one pipeline (not `TableConfig.shared`) is namespaced by the pipeline's name:
+``<root>/<layer>/<pipeline>/<name>``, or ``catalog.database.<pipeline>__<name>``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 
 from modelscale.config.models import PipelineConfig, Settings, TableConfig
 from modelscale.errors import ConfigError
+
+INGEST_LOG = "ingest_log"  # the landing files ingested: shared like the tables ingest writes
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,14 @@ class Catalog:
     def __init__(self, settings: Settings, pipeline: PipelineConfig | None) -> None:
         self._settings = settings
         self._tables: dict[str, TableConfig] = dict(pipeline.tables) if pipeline else {}
+        self._pipeline = pipeline.name if pipeline else ""
+        sources = pipeline.sources.values() if pipeline else []
+        self._ingested = {INGEST_LOG, *(t for s in sources for t in (s.bronze_table, s.quarantine, s.silver_table))}
+
+    def shared(self, name: str) -> bool:
+        """Whether ``name`` is shared by the pipelines that declare it (`TableConfig.shared`)."""
+        declared = self._tables[name].shared
+        return name in self._ingested if declared is None else declared
 
     def names(self) -> list[str]:
         return sorted(self._tables)
@@ -56,6 +67,7 @@ class Catalog:
         if cfg.location:
             return cfg.location
         st = self._settings.storage
+        own = not self.shared(name)
         if st.catalog:
-            return f"{st.catalog}.{st.database}.{name}"
-        return f"{st.root.rstrip('/')}/{cfg.layer}/{name}"
+            return f"{st.catalog}.{st.database}.{f'{self._pipeline}__' if own else ''}{name}"
+        return f"{st.root.rstrip('/')}/{cfg.layer}/{f'{self._pipeline}/' if own else ''}{name}"

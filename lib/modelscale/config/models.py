@@ -128,11 +128,16 @@ class TableConfig(StrictModel):
     """A Delta table addressed by its logical name.
 
     ``primary_key`` is for tables no source writes (a source's silver table has the source's key).
+    ``shared``: whether every pipeline that declares the table writes the same one. By default the tables a
+    source's ingest writes (bronze, its quarantine, silver) and ``ingest_log`` are shared (one copy of the
+    landing data), and every other table (features, predictions, monitoring, validation quarantines and
+    results) belongs to its pipeline (`catalog.Catalog`), so two pipelines never replace each other's rows.
     """
 
     layer: Literal["bronze", "silver", "gold", "ops"]
     description: str = ""
     location: Location | None = None
+    shared: bool | None = None
     partition_by: list[str] = Field(default_factory=list)
     primary_key: list[str] = Field(default_factory=list)
     properties: dict[str, str] = Field(default_factory=dict)
