@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import sys
 import textwrap
 import traceback
@@ -98,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.excepthook = _redacted_excepthook
     parser = build_parser()
     args = parser.parse_args(argv)
+    before = _active_session()
     try:
         return _dispatch(args)
     except ModelscaleError as exc:
@@ -108,15 +110,75 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(exc))
         return EXIT_USER_ERROR
     except Exception as exc:
-        from pyspark.errors import PySparkException
-
-        if not isinstance(exc, PySparkException):
+        if not _is_spark_failure(exc):
             raise
-        log.debug("Spark failure", exc_info=True)
-        cls = exc.getCondition() if hasattr(exc, "getCondition") else type(exc).__name__
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        _fail(f"Spark failed with {cls}: {first}")
+        _fail(f"Spark failed with {_error_class(exc)}: {_first_line(exc)}{_log_trace(exc)}")
         return EXIT_SPARK_ERROR
+    finally:
+        _stop_own_session(before)
+
+
+def _active_session() -> Any:
+    """This thread's active Spark session (classic or Connect), None when there is none or pyspark is not loaded."""
+    if "pyspark.sql" not in sys.modules:
+        return None
+    from pyspark.sql import SparkSession
+
+    return SparkSession.getActiveSession()
+
+
+def _stop_own_session(before: Any) -> None:
+    """Stop the session this command started (a caller's session, a test's or a notebook's, is left alone).
+
+    A Spark Connect client must stop before the interpreter exits: a Spark ML model the exit garbage-collects
+    asks the server to drop it, and that call starts a gRPC thread, which Python refuses during shutdown, so
+    the process hung after printing its error. Stopped, the client makes no more calls.
+    """
+    session = _active_session()
+    if session is None or session is before:
+        return
+    if hasattr(session, "client"):  # Connect: releasing the server's session is best effort, tried once
+        session.client.set_retry_policies([])
+    session.stop()
+
+
+def _is_spark_failure(exc: Exception) -> bool:
+    """Spark's own errors: pyspark's (classic and Connect), the JVM gateway's and the Connect channel's."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    kinds: tuple[type[Exception], ...] = (PySparkException, Py4JError)
+    try:
+        import grpc
+
+        kinds += (grpc.RpcError,)
+    except ImportError:  # the Connect client is an extra
+        pass
+    return isinstance(exc, kinds)
+
+
+def _error_class(exc: Exception) -> str:
+    """``Type [ERROR_CLASS]``: the Python type and, when Spark names one, its error condition."""
+    condition = exc.getCondition() if hasattr(exc, "getCondition") else None
+    return f"{type(exc).__name__} [{condition}]" if condition else type(exc).__name__
+
+
+def _first_line(exc: Exception) -> str:
+    """The message's first line; for a gRPC status (``<_InactiveRpcError of RPC ...``) its ``details`` line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines()]
+    details = [line.removeprefix("details = ").strip('"') for line in lines if line.startswith("details = ")]
+    return (details or lines or ["(no message)"])[0]
+
+
+def _log_trace(exc: Exception) -> str:
+    """Write the full trace to the log files only (stderr keeps one paragraph); returns where it went."""
+    logger = logging.getLogger("modelscale")
+    files = [h for h in logger.handlers if isinstance(h, logging.FileHandler)]
+    record = logger.makeRecord(logger.name, logging.ERROR, __file__, 0, "Spark failure", (),
+                               (type(exc), exc, exc.__traceback__))
+    for handler in files:
+        handler.handle(record)
+    return f" (the full trace is in {files[0].baseFilename})" if files else ""
 
 
 def _redacted_excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:

@@ -28,6 +28,8 @@ BASE_CONF: dict[str, str] = {
     "spark.sql.sources.partitionOverwriteMode": "static",
 }
 UMASK_CONF = "spark.hadoop.fs.permissions.umask-mode"
+# Retries of a remote Connect server's calls: 50 ms growing 4x to 10 s, six times (about 25 s in all).
+CONNECT_RETRIES: dict[str, int] = {"max_retries": 6, "max_backoff": 10_000}
 
 
 def get_spark(settings: SparkSettings) -> SparkSession:
@@ -47,6 +49,8 @@ def get_spark(settings: SparkSettings) -> SparkSession:
         if not settings.connect_url.startswith("sc://"):  # pyspark starts this server: its JVM takes the jars
             builder = _with_delta_jars(builder, settings).config(UMASK_CONF, _umask_mode())
         spark = builder.getOrCreate()
+        if settings.connect_url.startswith("sc://"):
+            _fail_fast(spark)
         # a session of our own, like a local one: the configured shuffle width too (Spark's 200 is slow for
         # the small shuffles of daily batches)
         _apply_runtime_conf(spark, settings, {"spark.sql.shuffle.partitions": str(settings.shuffle_partitions)})
@@ -90,6 +94,19 @@ def _launcher_session(settings: SparkSettings) -> SparkSession:
              "only when modelscale starts Spark itself", spark.version, master, settings.master)
     _apply_runtime_conf(spark, settings)
     return spark
+
+
+def _fail_fast(spark: SparkSession) -> None:
+    """Bounded retries for a remote Connect server, then one call: one that is down fails here in about 25 s.
+
+    pyspark's client retries an unreachable server for ten minutes, made for an interactive client riding out a
+    server restart; each runtime setting below would retry that long and be swallowed, so a batch job against a
+    stopped server looked hung. Failing, it exits 3 and the scheduler's own retries take over.
+    """
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    spark.client.set_retry_policies([DefaultPolicy(**CONNECT_RETRIES)])  # type: ignore[attr-defined]
+    log.info("Spark Connect server runs Spark %s", spark.version)
 
 
 def _umask_mode() -> str:
