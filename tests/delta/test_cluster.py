@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyspark
 import pytest
 from chispa import assert_df_equality
+from standalone import SPARK_HOME, standalone_cluster
 
-SPARK_HOME = Path(pyspark.__file__).parent
 JOB = textwrap.dedent('''
     import json, os, sys
     from pathlib import Path
@@ -51,54 +46,11 @@ JOB = textwrap.dedent('''
 ''')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([str(SPARK_HOME / "bin" / "spark-class"), *args], env=env, stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "PYSPARK_PYTHON": sys.executable,
-           "PYSPARK_DRIVER_PYTHON": sys.executable, "SPARK_LOG_DIR": str(tmp_path / "logs")}
-    port, ui = _free_port(), _free_port()
-    url = f"spark://127.0.0.1:{port}"
-    procs = [_start(["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
-                     "--webui-port", str(ui)], tmp_path / "master.log", env)]
-    try:
-        procs.append(_start(["org.apache.spark.deploy.worker.Worker", url, "--host", "127.0.0.1", "--cores", "2",
-                             "--memory", "1g", "--webui-port", str(_free_port()), "--work-dir",
-                             str(tmp_path / "work")], tmp_path / "worker.log", env))
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{ui}/json", timeout=2) as resp:
-                    if json.load(resp).get("aliveworkers", 0) >= 1:
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("standalone cluster did not come up:\n" + (tmp_path / "worker.log").read_text())
-            time.sleep(1)
-        yield url, env
-    finally:
-        for proc in reversed(procs):
-            _stop(proc)
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    with standalone_cluster(tmp_path, env) as running:
+        yield running.url, {**env, "SPARK_HOME": str(SPARK_HOME)}
 
 
 @pytest.mark.cluster
