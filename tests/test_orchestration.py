@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from scoring.conftest import scored  # noqa: F401  (fixtures: a champion trained on four real days)
 from training.conftest import Slice, home_env  # noqa: F401
 
@@ -129,17 +131,45 @@ def test_without_a_model_score_and_monitor_skip_and_train_is_due(scored: tuple[S
         None, "no model to score with yet", "no model to score with yet"]
 
 
+DAY = [dt.date(2013, 1, d) for d in range(1, 6)]
+SKIPPED = ("train", "score", "monitor")
+
+
+def _week_conf(conf: Path, **monitoring: object) -> Path:
+    """A copy of conf/ whose flights_delay trains on one day (window of 4: train, validation, test, so Jan 3 is
+    the first training day), without search or promotion floors, never breaches on drift and always on
+    performance (AUC floor 0.99: the day after a model first scores, the performance check breaches)."""
+    shutil.copytree(REPO / "conf", conf)
+    path = conf / "pipelines" / "flights_delay.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    cfg["training"].update(split={"window_days": 4, "validation_days": 1, "test_days": 1, "min_train_days": 1},
+                           search={"method": "none"}, promotion={"metric": "auc_roc", "floors": []})
+    cfg["monitoring"].update(psi_threshold=1000.0, thresholds={},
+                             performance_floors=[{"metric": "auc_roc", "min": 0.99}], **monitoring)
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return conf
+
+
 @pytest.mark.slow
-def test_airflow_dag_run_on_a_fresh_install(tmp_path: Path) -> None:
-    """A whole DAG run for 2013-01-02 on a fresh home: every task succeeds, ingest and features write their
-    tables, and train, score and monitor are not due (warm-up, no model), say why and record it."""
+def test_airflow_runs_a_week_with_skips_a_first_training_a_breach_and_its_retraining(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """2013-01-01..05: the warm-up Jan 1-2 by ``modelscale run pipeline`` (one backfill: keeps the test short), then
+    ``airflow dags test`` for each of Jan 3-5 on a fresh Airflow home, and checks of every task's state and the tables.
+
+    Jan 1-2 warm up (train, score and monitor skipped), Jan 3 trains the first model, Jan 4 is not a training day
+    (train skipped, score and monitor run after it) and its monitoring breaches the performance floor: an alert,
+    the task succeeds; Jan 5 retrains on that request. Then the same monitor task with ``on_breach: fail`` fails,
+    and a task whose Spark connection is not defined fails naming it."""
     from deltalake import DeltaTable
     from mlflow import MlflowClient
 
+    from modelscale.catalog import Catalog
+    from modelscale.config import load_config
     from modelscale.ingest.demo_data import write_landing
+    from modelscale.tracking.lineage import TRAIN_END_TAG
 
     home = tmp_path / "home"
-    write_landing(home / "landing", dt.date(2013, 1, 1), dt.date(2013, 1, 2))
+    write_landing(home / "landing", DAY[0], DAY[-1])
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("MODELSCALE", "AIRFLOW"))},
         "AIRFLOW_HOME": str(tmp_path / "airflow"),
@@ -147,37 +177,74 @@ def test_airflow_dag_run_on_a_fresh_install(tmp_path: Path) -> None:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW_CONN_MODELSCALE_SPARK": json.dumps({"conn_type": "spark", "host": "local[2]"}),
         "MODELSCALE_HOME": str(home),
-        "MODELSCALE_CONF": str(REPO / "conf"),
+        "MODELSCALE_CONF": str(_week_conf(tmp_path / "conf")),
         "MODELSCALE_ENV": "local",
         "MODELSCALE__SPARK__SHUFFLE_PARTITIONS": "2",
         "PYSPARK_PYTHON": sys.executable,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
 
-    def airflow(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(AIRFLOW), *args], env=env, capture_output=True, text=True, timeout=900)
+    def airflow(*args: str, **env_updates: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(AIRFLOW), *args], env={**env, **env_updates}, capture_output=True, text=True,
+                              timeout=1800)
 
+    modelscale = str(Path(sys.executable).parent / "modelscale")
+    warm_up = subprocess.run([modelscale, "run", "pipeline", "--start", str(DAY[0]), "--end", str(DAY[1])], env=env,
+                             capture_output=True, text=True, timeout=1800)
+    assert warm_up.returncode == 0, warm_up.stderr[-4000:]
     assert airflow("db", "migrate").returncode == 0
-    run = airflow("dags", "test", DAG_ID, "2013-01-02")
-    out = run.stdout + run.stderr
-    assert run.returncode == 0, out[-4000:]
-    states = airflow("tasks", "states-for-dag-run", DAG_ID, "2013-01-02", "-o", "json")
-    assert {t["task_id"]: t["state"] for t in json.loads(states.stdout)} == dict.fromkeys(JOBS, "success"), \
-        states.stdout + states.stderr[-2000:]
-    assert "Delta engine: native" in out and "Delta engine: delta-rs" not in out  # the CLI's engine
-    for job, reason in (("train", "warm-up: the training split does not yet hold"),
-                        ("score", "no model to score with yet"), ("monitor", "no model to score with yet")):
-        assert f"2013-01-02 {job} skipped: {reason}" in out
+    logs = {}
+    for day in DAY[2:]:
+        run = airflow("dags", "test", DAG_ID, str(day))
+        logs[day] = run.stdout + run.stderr
+        assert run.returncode == 0, logs[day][-4000:]
+    states = {}
+    for day in DAY[2:]:
+        out = airflow("tasks", "states-for-dag-run", DAG_ID, str(day), "-o", "json")
+        states[day] = {t["task_id"]: t["state"] for t in json.loads(out.stdout)}
+    expected = {day: dict.fromkeys(JOBS, "success") for day in DAY[2:]}
+    expected[DAY[3]]["train"] = "skipped"
+    assert states == expected
 
-    lakehouse = home / "lakehouse"
-    flights = DeltaTable(str(lakehouse / "silver" / "flights")).to_pyarrow_table()
-    features = DeltaTable(str(lakehouse / "gold" / "features")).to_pyarrow_table()
-    assert set(flights.column("flight_date").to_pylist()) == {dt.date(2013, 1, 2)}
-    assert set(features.column("flight_date").to_pylist()) == {dt.date(2013, 1, 2)}
-    assert not (lakehouse / "gold" / "predictions").exists() and not (lakehouse / "ops" / "monitoring").exists()
+    assert "Delta engine: native" in logs[DAY[2]] and "Delta engine: delta-rs" not in logs[DAY[2]]  # the CLI's
+    assert "2013-01-04 train skipped: not a training day" in logs[DAY[3]]
+    assert "monitoring alert:" in logs[DAY[3]] and "monitoring alert:" not in logs[DAY[2]]
+    assert "2013-01-05 train is due: monitoring breached on 2013-01-04 asked for a retraining" in logs[DAY[4]]
+
+    for var in ("MODELSCALE_HOME", "MODELSCALE_CONF"):
+        monkeypatch.setenv(var, env[var])
+    cfg = load_config("local", "flights_delay")
+    catalog = Catalog(cfg.settings, cfg.pipeline)
+
+    def rows(table: str) -> list[dict[str, object]]:
+        return DeltaTable(catalog.table(table).location).to_pyarrow_table().to_pylist()
+
+    def dates(table: str) -> set[object]:
+        return {r["flight_date"] for r in rows(table)}
+
+    assert dates("flights") == dates("features") == set(DAY) and dates("predictions") == set(DAY[2:])
+    monitoring = rows("monitoring")
+    breached = {(m["run_date"], m["metric"]) for m in monitoring if m["breached"]}
+    assert {m["run_date"] for m in monitoring} == set(DAY[2:]) and breached == {(DAY[3], "auc_roc"),
+                                                                                (DAY[4], "auc_roc")}
     client = MlflowClient(f"sqlite:///{home}/mlflow/mlflow.db")
+    versions = client.search_model_versions("name = 'flights_delay'")
+    assert sorted(client.get_run(v.run_id).data.tags[TRAIN_END_TAG] for v in versions) == [str(DAY[2]), str(DAY[4])]
     ops = client.search_runs([client.get_experiment_by_name("modelscale/flights_delay/operations").experiment_id])
-    assert {r.data.tags["modelscale.job"]: r.data.tags["modelscale.outcome"] for r in ops} == {
-        "ingest": "ok", "validate": "ok", "features": "ok", "train": "skipped", "score": "skipped",
-        "monitor": "skipped"}
-    assert {r.data.tags["modelscale.run_date"] for r in ops} == {"2013-01-02"}
+    outcomes = {(r.data.tags["modelscale.run_date"], r.data.tags["modelscale.job"]): r.data.tags["modelscale.outcome"]
+                for r in ops}
+    warm_up_outcomes = {("2013-01-01..2013-01-02", job): "skipped" if job in SKIPPED else "ok" for job in JOBS}
+    assert outcomes == warm_up_outcomes | {  # a breach is an alert to Airflow, a failed check to the operations log
+        (str(day), job): "skipped" if state == "skipped" else "failed" if job == "monitor" and day > DAY[2] else "ok"
+        for day in DAY[2:] for job, state in expected[day].items()}
+
+    # `tasks test` exits 0 whatever the task's outcome: its log says the state
+    fail_conf = _week_conf(tmp_path / "conf-fail", on_breach="fail")
+    failed = airflow("tasks", "test", DAG_ID, "monitor", str(DAY[4]), MODELSCALE_CONF=str(fail_conf))
+    out = failed.stdout + failed.stderr
+    assert "job monitor failed" in out and "new_state=failed" in out, out[-4000:]
+
+    missing = airflow("tasks", "test", DAG_ID, "ingest", str(DAY[0]), MODELSCALE_SPARK_CONN="no_such_conn")
+    out = missing.stdout + missing.stderr
+    assert "the Airflow connection 'no_such_conn' (MODELSCALE_SPARK_CONN) is not defined" in out, out[-4000:]
+    assert "AIRFLOW_CONN_NO_SUCH_CONN=" in out and "new_state=failed" in out and "defaulting to" not in out
