@@ -61,7 +61,9 @@ def test_write_read_merge_on_a_standalone_cluster(spark, cluster, tmp_path):
     job.write_text(JOB)
     out = subprocess.run(
         [str(SPARK_HOME / "bin" / "spark-submit"), "--master", url, "--conf", f"spark.pyspark.python={sys.executable}",
-         "--conf", "spark.ui.enabled=false", "--conf", "spark.executor.memory=768m", str(job), str(tmp_path / "home")],
+         "--conf", "spark.ui.enabled=false", "--conf", "spark.executor.memory=768m",
+         "--conf", "spark.sql.shuffle.partitions=2",  # spark-submit's settings win over the job's SparkSettings
+         str(job), str(tmp_path / "home")],
         env={**env, "MASTER_URL": url}, capture_output=True, text=True, timeout=240)
     lines = [line for line in out.stdout.splitlines() if line.startswith("RESULT ")]
     assert out.returncode == 0 and lines, out.stderr[-4000:]
