@@ -129,6 +129,10 @@ def build_dag(pipeline: str) -> DAG:
     env_vars = {k: os.environ[k] for k in PASS_THROUGH if k in os.environ}
     env_vars.setdefault("MODELSCALE_CONF", str(default_conf_dir()))
     jars = fetched_jars()
+    # spark-submit's settings win over config's in the job (modelscale.session): hand it the shuffle width too
+    # (Spark's 200 tasks per shuffle slowed each daily task several times over on small clusters).
+    conf = {**(dict(EXTENSION_CONF) if jars else {}),
+            "spark.sql.shuffle.partitions": str(app.settings.spark.shuffle_partitions)}
     with DAG(
         dag_id=f"modelscale__{pipeline}",
         description=cfg.description or f"modelscale pipeline {pipeline}",
@@ -152,7 +156,7 @@ def build_dag(pipeline: str) -> DAG:
                 name=f"modelscale-{pipeline}-{spec.job}",
                 env_vars=env_vars,
                 jars=",".join(jars) or None,
-                conf=dict(EXTENSION_CONF) if jars else None,
+                conf=conf,
                 pre_execute=export_secrets,
             )
             for up in spec.upstream:
