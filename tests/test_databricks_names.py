@@ -24,8 +24,10 @@ def test_databricks_names_tables_and_models_in_three_parts(home: Path) -> None:
     assert cfg.settings.mlflow.registry_uri == "databricks-uc"
     assert cfg.pipeline is not None and cfg.pipeline.model is not None
     assert cfg.pipeline.model.registered_name == "main.modelscale.flights_delay"
-    ref = Catalog(cfg.settings, cfg.pipeline).table("features")
-    assert (ref.location, ref.is_catalog_name) == ("main.modelscale.features", True)
+    catalog = Catalog(cfg.settings, cfg.pipeline)
+    ref = catalog.table("features")
+    assert (ref.location, ref.is_catalog_name) == ("main.modelscale.flights_delay__features", True)
+    assert catalog.table("flights").location == "main.modelscale.flights"  # ingest's tables are shared
     local = load_config("local", "flights_delay", REPO_CONF)
     assert local.pipeline is not None and local.pipeline.model is not None
     assert local.pipeline.model.registered_name == "flights_delay"

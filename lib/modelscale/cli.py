@@ -137,7 +137,9 @@ def _stop_own_session(before: Any) -> None:
     session = _active_session()
     if session is None or session is before:
         return
-    if hasattr(session, "client"):  # Connect: releasing the server's session is best effort, tried once
+    from modelscale.session import is_connect
+
+    if is_connect(session):  # releasing the server's session is best effort, tried once
         session.client.set_retry_policies([])
     session.stop()
 

@@ -77,6 +77,11 @@ def get_spark(settings: SparkSettings) -> SparkSession:
     return spark
 
 
+def is_connect(spark: SparkSession) -> bool:
+    """Whether ``spark`` is a Spark Connect client (a classic session's ``client`` raises, so ask its type)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
 def launched_by_spark_submit() -> bool:
     """True when spark-submit (or pyspark's shell) started this Python and its JVM is waiting for the session: it
     hands the gateway's port over in ``PYSPARK_GATEWAY_PORT``."""

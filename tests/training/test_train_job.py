@@ -20,21 +20,24 @@ def first(slice_: Slice) -> JobResult:
 
 
 def test_features_job_is_idempotent_per_date(slice_: Slice) -> None:
-    """Rebuilding one date of a backfill rewrites exactly its rows; running it again commits nothing."""
+    """Rebuilding one date of a backfill commits nothing while its rows are unchanged; a damaged date is rewritten
+    with exactly its rows in one commit."""
     from modelscale.features.job import run as features_run
 
-    before = slice_.lakehouse.version("features")
+    lake = slice_.lakehouse
+    built = lake.version("features")
     ctx = slice_.ctx()
     ctx.run_dates = [dt.date(2013, 1, 5)]
+    unchanged = features_run(ctx)
+    assert unchanged.summary["dates_written"] == [] and unchanged.summary["dates_skipped"] == 1
+    assert lake.version("features") == built
+    day = "flight_date = '2013-01-05'"
+    lake.overwrite("features", lake.read("features", version=built, where=day).limit(10), replace_where=day)
     assert features_run(ctx).summary["dates_written"] == ["2013-01-05"]
-    after = slice_.lakehouse.version("features")
-    assert after == before + 1
-    assert_df_equality(slice_.lakehouse.read("features", version=before), slice_.lakehouse.read("features"),
-                       ignore_row_order=True)
-    again = features_run(ctx)
-    assert again.summary["dates_skipped"] == 1 and slice_.lakehouse.version("features") == after
-    days = slice_.lakehouse.read("features").groupBy("flight_date").count().collect()
-    assert len(days) == 8 and sum(r["count"] for r in days) == slice_.lakehouse.read("flights").count()
+    assert lake.version("features") == built + 2
+    assert_df_equality(lake.read("features", version=built), lake.read("features"), ignore_row_order=True)
+    days = lake.read("features").groupBy("flight_date").count().collect()
+    assert len(days) == 8 and sum(r["count"] for r in days) == lake.read("flights").count()
 
 
 def test_first_model_trains_logs_and_becomes_champion(first: JobResult) -> None:
