@@ -11,6 +11,7 @@ from training.conftest import Slice
 
 from modelscale.context import JobResult
 from modelscale.tracking.registry import CHALLENGER, CHAMPION, alias_version
+from modelscale.tracking.setup import EXPERIMENT_KIND_TAG, MODEL_DEVELOPMENT
 from modelscale.training.job import run as train
 
 
@@ -54,9 +55,22 @@ def test_first_model_trains_logs_and_becomes_champion(first: JobResult) -> None:
     assert [i.dataset.name for i in inputs] == ["features"] and inputs[0].dataset.source_type == "delta_table"
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "figures")}
     assert {"figures/roc_curve.png", "figures/pr_curve.png", "figures/confusion_matrix.png",
-            "figures/feature_coefficients.png"} <= artifacts
+            "figures/calibration_curve.png", "figures/feature_coefficients.png"} <= artifacts
     children = mlflow.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'")
     assert len(children) == 2  # the two regParam candidates
+
+
+def test_experiments_are_marked_as_model_development(first: JobResult) -> None:
+    """MLflow 3's UI opens an experiment tagged custom_model_development on its runs, metrics and models, not on
+    the GenAI view; calibration bins are the share of positives per score bin, every test row in one."""
+    client = mlflow.MlflowClient()
+    run = client.get_run(first.summary["mlflow_run_id"])
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.name == "modelscale/flights_delay"
+    assert experiment.tags[EXPERIMENT_KIND_TAG] == MODEL_DEVELOPMENT == "custom_model_development"
+    calibration = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/curves/calibration.json")["bins"]
+    assert sum(b["rows"] for b in calibration) == first.summary["rows"]["test"]
+    assert all(0 <= b["positive_rate"] <= 1 and 0 <= b["score"] <= 1 for b in calibration)
 
 
 def test_reproduce_gives_equal_metrics(slice_: Slice, first: JobResult) -> None:

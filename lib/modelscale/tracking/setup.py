@@ -13,6 +13,10 @@ from modelscale.config.models import MlflowSettings, Settings
 
 # A URI scheme (RFC 3986) of two or more characters: ``C:/x`` is a Windows path, not a URI.
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+# The experiment tag MLflow 3's UI reads to choose an experiment's view: ``custom_model_development`` opens runs,
+# metrics and models; untagged experiments may open on the GenAI view (traces, sessions).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_DEVELOPMENT = "custom_model_development"
 
 
 def experiment_name(mlflow_settings: MlflowSettings, pipeline: str) -> str:
@@ -24,8 +28,9 @@ def configure(settings: Settings, pipeline: str) -> str:
     """Set tracking/registry URIs, create the pipeline's experiment if needed; return its id.
 
     A local SQLite store gets its directory created; new experiments put artifacts under
-    ``mlflow.artifact_location/<experiment name>``. A ``user:password@`` in either URI goes to MLflow as
-    credentials (`without_credentials`).
+    ``mlflow.artifact_location/<experiment name>``. Experiments are tagged as model development
+    (`EXPERIMENT_KIND_TAG`), also existing ones that have no kind yet. A ``user:password@`` in either URI goes to
+    MLflow as credentials (`without_credentials`).
     """
     cfg = settings.mlflow
     if cfg.tracking_uri.startswith("sqlite:///"):
@@ -36,9 +41,12 @@ def configure(settings: Settings, pipeline: str) -> str:
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
         mlflow.set_experiment(experiment_id=found.experiment_id)
+        if EXPERIMENT_KIND_TAG not in found.tags:
+            mlflow.set_experiment_tag(EXPERIMENT_KIND_TAG, MODEL_DEVELOPMENT)
         return found.experiment_id
     location = artifact_root(cfg.artifact_location)
-    experiment_id = mlflow.create_experiment(name, artifact_location=f"{location.rstrip('/')}/{name}")
+    experiment_id = mlflow.create_experiment(name, artifact_location=f"{location.rstrip('/')}/{name}",
+                                             tags={EXPERIMENT_KIND_TAG: MODEL_DEVELOPMENT})
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
 

@@ -9,7 +9,7 @@ from pyspark.ml.evaluation import (
     RegressionEvaluator,
 )
 from pyspark.ml.functions import vector_to_array
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from modelscale.errors import ConfigError
@@ -74,9 +74,19 @@ def evaluate(predictions: DataFrame, task: Task, label: str, threshold: float = 
     return metrics
 
 
+def _scored(predictions: DataFrame) -> DataFrame:
+    """``predictions`` with `SCORE` (added unless there)."""
+    return with_score(predictions) if SCORE not in predictions.columns else predictions
+
+
+def _score_bin(bins: int) -> Column:
+    """The equal-width bin ``0..bins-1`` of the score (a score of 1 in the last)."""
+    return F.least(F.floor(F.col(SCORE) * bins), F.lit(bins - 1)).cast("int")
+
+
 def confusion(predictions: DataFrame, label: str, threshold: float) -> dict[str, int]:
     """tp/fp/fn/tn when predicting positive at ``score >= threshold`` (one aggregation)."""
-    scored = with_score(predictions) if SCORE not in predictions.columns else predictions
+    scored = _scored(predictions)
     pos, hit = F.col(label) == 1.0, F.col(SCORE) >= threshold
     row = scored.agg(
         F.count(F.when(pos & hit, 1)).alias("tp"), F.count(F.when(~pos & hit, 1)).alias("fp"),
@@ -90,10 +100,8 @@ def curve_points(predictions: DataFrame, label: str, bins: int = 100) -> list[di
 
     Each point is {threshold, tpr, fpr, precision}: predicting positive at score >= threshold.
     """
-    scored = with_score(predictions) if SCORE not in predictions.columns else predictions
-    bucket = F.least(F.floor(F.col(SCORE) * bins), F.lit(bins - 1)).cast("int")
     counts = (
-        scored.groupBy(bucket.alias("b"))
+        _scored(predictions).groupBy(_score_bin(bins).alias("b"))
         .agg(F.sum(F.col(label)).alias("pos"), F.sum(1 - F.col(label)).alias("neg"))
         .collect()
     )
@@ -107,6 +115,18 @@ def curve_points(predictions: DataFrame, label: str, bins: int = 100) -> list[di
         points.append({"threshold": b / bins, "tpr": tp / total_pos, "fpr": fp / total_neg,
                        "precision": tp / (tp + fp) if tp + fp else 1.0})
     return [{"threshold": 1.0, "tpr": 0.0, "fpr": 0.0, "precision": 1.0}, *points]
+
+
+def calibration_bins(predictions: DataFrame, label: str, bins: int = 10) -> list[dict[str, float]]:
+    """Per non-empty equal-width score bin, in order: its rows, mean score and share of positives (at most ``bins``
+    rows reach the driver). A calibrated model's positive share matches its mean score."""
+    rows = (
+        _scored(predictions).groupBy(_score_bin(bins).alias("b"))
+        .agg(F.count("*").alias("rows"), F.avg(SCORE).alias("score"), F.avg(F.col(label)).alias("positive_rate"))
+        .orderBy("b").collect()
+    )
+    return [{"rows": int(r["rows"]), "score": float(r["score"]), "positive_rate": float(r["positive_rate"])}
+            for r in rows]
 
 
 def improvement(metric: str, candidate: float, reference: float) -> float:

@@ -1,4 +1,4 @@
-"""PNG figures for a person looking at a run: curves, confusion matrix, feature weights, residuals.
+"""PNG figures for a person looking at a run: curves, calibration, confusion matrix, feature weights, residuals.
 
 Every function takes small, already-aggregated data (curve points, counts, one value per feature,
 a bounded sample) and writes one PNG with matplotlib's Agg backend.
@@ -35,6 +35,16 @@ def pr_curve(points: list[dict[str, float]], auc_pr: float, path: Path) -> Path:
     ax.plot([p["tpr"] for p in points], [p["precision"] for p in points], label=f"AUC-PR {auc_pr:.3f}")
     ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (test split)", ylim=(0, 1.02))
     ax.legend(loc="upper right")
+    return _save(fig, path)
+
+
+def calibration_curve(bins: list[dict[str, float]], path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="calibrated")
+    ax.plot([b["score"] for b in bins], [b["positive_rate"] for b in bins], marker="o", label="model")
+    ax.set(xlabel="mean predicted probability", ylabel="share of positives", title="Calibration (test split)",
+           xlim=(0, 1), ylim=(0, 1))
+    ax.legend(loc="upper left")
     return _save(fig, path)
 
 

@@ -16,7 +16,7 @@ from modelscale.secrets import redact
 from modelscale.tracking import spark_models
 from modelscale.training import plots
 from modelscale.training.estimators import estimator_spec
-from modelscale.training.evaluation import confusion, curve_points
+from modelscale.training.evaluation import calibration_bins, confusion, curve_points
 from modelscale.training.trainer import TrainOutcome
 
 CONFIG_ARTIFACT = "config/pipeline.json"
@@ -86,7 +86,10 @@ def _log_figures(outcome: TrainOutcome, label: str, threshold: float, task: str)
             plots.roc_curve(points, outcome.metrics["auc_roc"], out / "roc_curve.png")
             plots.pr_curve(points, outcome.metrics["auc_pr"], out / "pr_curve.png")
             plots.confusion_matrix(confusion(pred, label, threshold), threshold, out / "confusion_matrix.png")
+            calibration = calibration_bins(pred, label)
+            plots.calibration_curve(calibration, out / "calibration_curve.png")
             mlflow.log_dict({"points": points}, "curves/roc_pr_points.json")
+            mlflow.log_dict({"bins": calibration}, "curves/calibration.json")
         else:
             sample = pred.select(label, "prediction").sample(fraction=min(1.0, SAMPLE_ROWS / max(outcome.rows["test"], 1)),
                                                              seed=0).limit(SAMPLE_ROWS).toPandas()
