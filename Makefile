@@ -19,9 +19,9 @@ DIST_ENV := .dist-env
 DIST_ENV_STAMP := $(DIST_ENV)/.installed
 PACKAGE_FILES := $(shell find lib/modelscale conf -type f ! -path '*/__pycache__/*') pyproject.toml
 
-.PHONY: setup java delta-jars demo test bench clean dist test-cluster
+.PHONY: setup java delta-jars pushgateway demo test bench clean dist test-cluster
 
-setup: java $(STAMP) delta-jars $(AIRFLOW_STAMP)
+setup: java $(STAMP) delta-jars pushgateway $(AIRFLOW_STAMP)
 
 java:
 	@bash scripts/ensure_java.sh
@@ -30,6 +30,11 @@ java:
 # the installed delta-spark and pyspark). If the fetch fails it says so in one line and jobs use delta-rs.
 delta-jars: $(STAMP)
 	@$(PY) scripts/fetch_delta_jars.py
+
+# The Prometheus Pushgateway the metrics test pushes to (3 MB, Debian's package unpacked into .tools/pushgateway; a
+# no-op once there). If it cannot be had the script says so in one line and that test is skipped.
+pushgateway:
+	@bash scripts/fetch_pushgateway.sh
 
 # Reinstall only when the dependency list changes: `make setup` is fast when already done.
 $(STAMP): pyproject.toml

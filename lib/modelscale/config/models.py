@@ -103,6 +103,22 @@ class MlflowSettings(StrictModel):
         return self
 
 
+class MetricsSettings(StrictModel):
+    """Where each job run's Prometheus metrics go (`modelscale.monitoring.prometheus`): the Pushgateway at
+    ``pushgateway_url`` when one is set (a ``user:password@`` in it is sent as basic auth), else the file
+    ``<textfile_dir>/<pipeline>_<job>.prom`` for node_exporter's textfile collector (default ``<home>/metrics``)."""
+
+    pushgateway_url: str | None = None
+    textfile_dir: Path | None = None
+
+    @field_validator("pushgateway_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL, for example http://pushgateway:9091")
+        return value
+
+
 def is_unity_catalog_registry(uri: str | None) -> bool:
     """True for Unity Catalog's model registry: ``databricks-uc`` or ``databricks-uc://<profile>``."""
     return uri is not None and (uri == "databricks-uc" or uri.startswith("databricks-uc://"))
@@ -119,6 +135,7 @@ class Settings(StrictModel):
     delta: DeltaSettings = Field(default_factory=DeltaSettings)
     storage: StorageSettings
     mlflow: MlflowSettings
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
 
 # --------------------------------------------------------------------------- pipeline

@@ -5,7 +5,7 @@ job was not due, with the reason as its message), and records the duration, ever
 the job's summary as a metric (nested keys joined with dots, booleans as 0/1), the version of every
 declared table before and after the job (params ``table.<name>.version_before/after``), and the
 whole summary and message as ``summary.json`` (secrets redacted). The MlflowClient API is used, so the job's own
-runs (training) are unaffected.
+runs (training) are unaffected. A run that ran (not a skip) also exports its metrics to Prometheus.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from mlflow.exceptions import MlflowException
 
 from modelscale.context import JobContext, JobResult, dates_span
 from modelscale.logs import get_logger
+from modelscale.monitoring import prometheus
 from modelscale.secrets import redact
 from modelscale.tracking.setup import configure
 
@@ -51,16 +52,20 @@ def table_versions(ctx: JobContext) -> dict[str, int | None]:
 
 
 def recorded(job: str, ctx: JobContext, run: Callable[[JobContext], JobResult]) -> JobResult:
-    """Run ``run(ctx)`` and record it (also when it raises) in the pipeline's operations experiment."""
+    """Run ``run(ctx)`` and record it (also when it raises) in the pipeline's operations experiment, and export its
+    metrics to Prometheus (`prometheus.export`)."""
     before = table_versions(ctx)
     start = time.perf_counter()
     try:
         result = run(ctx)
     except Exception as exc:
-        _record(job, ctx, before, time.perf_counter() - start, "error", {}, f"{type(exc).__name__}: {exc}")
+        seconds = time.perf_counter() - start
+        _record(job, ctx, before, seconds, "error", {}, f"{type(exc).__name__}: {exc}")
+        prometheus.export(job, ctx, seconds, False, {})
         raise
-    _record(job, ctx, before, time.perf_counter() - start, "ok" if result.ok else "failed", result.summary,
-            result.message)
+    seconds = time.perf_counter() - start
+    _record(job, ctx, before, seconds, "ok" if result.ok else "failed", result.summary, result.message)
+    prometheus.export(job, ctx, seconds, result.ok, result.summary)
     return result
 
 
