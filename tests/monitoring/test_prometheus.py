@@ -42,6 +42,7 @@ from modelscale.scoring.job import run as score
 
 REPO = Path(__file__).resolve().parents[2]
 Key = tuple[str, tuple[tuple[str, str], ...]]
+Runs = dict[str, tuple[JobContext, JobResult, float]]  # job: its context, its result, when it started
 RUN_METRICS = {"modelscale_job_duration_seconds", "modelscale_job_success", "modelscale_job_last_run_timestamp_seconds"}
 SUITE = {"flights": {"date_column": "flight_date", "expectations": [
     {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "origin", "value_set": ["EWR", "JFK"]}},
@@ -53,7 +54,7 @@ USER, PASSWORD = "modelscale", "push-s3cret-pw"
 
 
 @pytest.fixture(scope="module")
-def runs(scored: tuple[Slice, JobResult]) -> dict[str, tuple[JobContext, JobResult, float]]:  # noqa: F811
+def runs(scored: tuple[Slice, JobResult]) -> Runs:  # noqa: F811
     """Each job recorded once: its context, its result and when it started (Unix time)."""
     s, trained = scored
     home = s.config.settings.home
@@ -130,7 +131,7 @@ def textfile(ctx: JobContext, job: str) -> Path:
 
 
 @pytest.mark.slow
-def test_each_job_run_writes_its_summary_to_its_textfile(runs: dict[str, tuple[JobContext, JobResult, float]]) -> None:
+def test_each_job_run_writes_its_summary_to_its_textfile(runs: Runs) -> None:
     summaries = {job: result.summary for job, (_, result, _) in runs.items()}
     # the runs are what they should show: bad records, failed expectations, PSI and performance, a scoring version
     assert summaries["ingest"]["sources"]["events"]["rows_quarantined"] == 2
@@ -151,7 +152,8 @@ def test_each_job_run_writes_its_summary_to_its_textfile(runs: dict[str, tuple[J
 def pushgateway_binary() -> str | None:
     """``pushgateway`` or Debian's ``prometheus-pushgateway`` on PATH, or the one `make setup` unpacked."""
     local = REPO / ".tools" / "pushgateway" / "usr" / "bin" / "prometheus-pushgateway"
-    return shutil.which("pushgateway") or shutil.which("prometheus-pushgateway") or (str(local) if local.exists() else None)
+    found = shutil.which("pushgateway") or shutil.which("prometheus-pushgateway")
+    return found or (str(local) if local.exists() else None)
 
 
 def free_port() -> int:
@@ -218,8 +220,7 @@ class Captured(logging.Handler):
 
 
 @pytest.mark.slow
-def test_a_real_pushgateway_serves_what_the_jobs_pushed(runs: dict[str, tuple[JobContext, JobResult, float]],
-                                                        pushgateway: str) -> None:
+def test_a_real_pushgateway_serves_what_the_jobs_pushed(runs: Runs, pushgateway: str) -> None:
     """The score and monitor runs pushed with basic auth from the URL's user:password@; the Pushgateway's own
     /metrics shows each group with the textfile's samples (it adds an empty ``instance``)."""
     for job in ("score", "monitor"):
@@ -232,8 +233,8 @@ def test_a_real_pushgateway_serves_what_the_jobs_pushed(runs: dict[str, tuple[Jo
         served = parse(response.read().decode())
     for job in ("score", "monitor"):
         ctx, _, _ = runs[job]
-        pushed = {(name, tuple(kv for kv in labels if kv != ("instance", ""))): v for (name, labels), v in served.items()
-                  if name.startswith("modelscale_") and ("job", job) in labels}
+        pushed = {(name, tuple(kv for kv in labels if kv != ("instance", ""))): v
+                  for (name, labels), v in served.items() if name.startswith("modelscale_") and ("job", job) in labels}
         written = parse(textfile(ctx, job).read_text(encoding="utf-8"))
         stamp, duration = key("job_last_run_timestamp_seconds", ctx, job), key("job_duration_seconds", ctx, job)
         assert pushed.keys() == written.keys(), job
@@ -282,7 +283,7 @@ def metric_names(expr: str) -> set[str]:
 
 
 @pytest.mark.slow
-def test_the_grafana_dashboard_reads_only_exported_metrics(runs: dict[str, tuple[JobContext, JobResult, float]]) -> None:
+def test_the_grafana_dashboard_reads_only_exported_metrics(runs: Runs) -> None:
     """Every panel's and variable's PromQL names metrics that the runs above exported (and no other), every exported
     metric is on some panel, and the JSON is ready for file provisioning."""
     exported = {family.name for ctx, _, _ in runs.values() for path in (ctx.settings.home / "metrics").glob("*.prom")

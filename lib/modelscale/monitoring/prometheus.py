@@ -108,8 +108,8 @@ def push(url: str, registry: CollectorRegistry, labels: dict[str, str]) -> None:
             return basic_auth_handler(url, method, timeout, headers, data, user, password)
 
         url = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-    push_to_gateway(url.rstrip("/"), job=labels["job"], registry=registry, timeout=PUSH_TIMEOUT_SECONDS, handler=handler,
-                    grouping_key={k: v for k, v in labels.items() if k != "job"})
+    push_to_gateway(url.rstrip("/"), job=labels["job"], registry=registry, timeout=PUSH_TIMEOUT_SECONDS,
+                    handler=handler, grouping_key={k: v for k, v in labels.items() if k != "job"})
 
 
 def job_registry(labels: dict[str, str], values: list[Sample]) -> CollectorRegistry:
