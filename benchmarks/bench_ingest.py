@@ -40,7 +40,7 @@ from modelscale.context import JobContext
 from modelscale.delta import Lakehouse, select_engine
 from modelscale.ingest import job
 from modelscale.ingest.demo_data import write_landing
-from modelscale.ingest.silver import transform_for
+from modelscale.ingest.silver import derived
 
 START = dt.date(2013, 1, 1)
 DAYS = int(os.environ.get("MODELSCALE_BENCH_DAYS", "365"))
@@ -96,14 +96,13 @@ def _layout_baseline(spark: SparkSession, cfg: AppConfig, dates: list[dt.date], 
                      fmt: str = "parquet") -> float:
     """Plain Spark writing the tables the ingest writes, without its checks, dedupe, MERGE or log: each
     source read once (cached), written as ``fmt`` (parquet, or plain native Delta) bronze and silver (the
-    source's transform, partitioned like its silver table)."""
+    source's derived columns, partitioned like its silver table)."""
     assert cfg.pipeline is not None
     start = time.perf_counter()
     for name, src in cfg.pipeline.sources.items():
         df = _read_csv(spark, cfg, src, dates).cache()
         df.write.format(fmt).mode("overwrite").save(str(out / "bronze" / name))
-        transform = transform_for(name, src)
-        silver = transform(df, src) if transform else df
+        silver = derived(df, name, src)
         partition_by = cfg.pipeline.tables[src.silver_table].partition_by
         (silver.repartition(*partition_by) if partition_by else silver).write.mode("overwrite") \
             .partitionBy(*partition_by).format(fmt).save(str(out / "silver" / name))

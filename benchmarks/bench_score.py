@@ -32,13 +32,12 @@ from pyspark.sql import SparkSession
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "features"))
 
-from nycflights import silver_frames  # noqa: E402
+from nycflights import demo_features  # noqa: E402
 
 from modelscale.catalog import Catalog  # noqa: E402
 from modelscale.config import load_config  # noqa: E402
 from modelscale.context import JobContext  # noqa: E402
 from modelscale.delta import Lakehouse, select_engine  # noqa: E402
-from modelscale.features.builders import KEY_COLUMNS, build_features  # noqa: E402
 from modelscale.scoring.job import run as score  # noqa: E402
 from modelscale.tracking.registry import CHAMPION, register_challenger, set_alias  # noqa: E402
 from modelscale.tracking.setup import configure, dfs_tmpdir  # noqa: E402
@@ -68,7 +67,7 @@ def run(spark: SparkSession) -> list[dict]:
         cfg = load_config("local", "flights_delay")
         pipeline, settings = cfg.pipeline, cfg.settings
         lh = Lakehouse(spark, Catalog(settings, pipeline), select_engine(spark, settings.delta.engine))
-        lh.overwrite("features", build_features(**silver_frames(spark, START, end), cfg=pipeline.features))
+        lh.overwrite("features", demo_features(spark, START, end))
         features = lh.read("features")
         rows = features.count()
 
@@ -87,7 +86,7 @@ def run(spark: SparkSession) -> list[dict]:
 
         def baseline(path: str, partition_by: list[str], *, load: bool = False) -> None:
             model = mlflow.spark.load_model(info.model_uri, dfs_tmpdir=dfs_tmpdir(settings)) if load else loaded
-            (model.transform(lh.read("features")).select(*KEY_COLUMNS, "prediction", "probability")
+            (model.transform(lh.read("features")).select(*pipeline.features.row_key, "prediction", "probability")
              .write.mode("overwrite").partitionBy(*partition_by).parquet(path))
 
         with_load_s = _timed(lambda: baseline(str(Path(tmp) / "with_load"), [], load=True))

@@ -27,10 +27,9 @@ from pyspark.sql import functions as F
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "features"))
 
-from nycflights import silver_frames  # noqa: E402
+from nycflights import demo_features  # noqa: E402
 
 from modelscale.config import load_config  # noqa: E402
-from modelscale.features.builders import build_features  # noqa: E402
 from modelscale.training.evaluation import evaluate  # noqa: E402
 from modelscale.training.pipeline_builder import FEATURES, feature_pipeline  # noqa: E402
 
@@ -41,7 +40,7 @@ TREES, DEPTH, LEARNING_RATE, LR_ITER = 50, 6, 0.1, 100
 def _demo_features(spark: SparkSession, split: dt.date) -> tuple[DataFrame, DataFrame]:
     """Train (before ``split``) and test feature vectors of the whole year, cached."""
     cfg = load_config("local", "flights_delay").pipeline
-    feats = build_features(**silver_frames(spark, START, END), cfg=cfg.features).where("label IS NOT NULL")
+    feats = demo_features(spark, START, END).where("label IS NOT NULL")
     model_cfg = cfg.model.model_copy(update={"estimator": "gbt_classifier"})  # no scaling: same vectors for all
     train, test = feats.where(f"flight_date < '{split}'"), feats.where(f"flight_date >= '{split}'")
     stages = feature_pipeline(model_cfg).fit(train)

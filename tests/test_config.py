@@ -124,6 +124,39 @@ def test_primary_key_must_be_a_declared_column(home: Path, conf: Path) -> None:
         load_config("local", "flights_delay", conf)
 
 
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d["model"].__setitem__("estimator", "gbt_classifer"),
+     r"model.estimator: .*unknown estimator 'gbt_classifer' \(known: logistic_regression, "),
+    (lambda d: d["sources"]["flights"].__setitem__("silver_transform", "flights"),
+     r"sources.flights.silver_transform: .*hook 'flights': expected package.module:function"),
+    (lambda d: d["features"].__setitem__("hook", "my_features:add_more"),
+     r"features.hook: .*hook 'my_features:add_more': cannot import 'my_features'"),
+    (lambda d: d["features"].__setitem__("base", "flight"),
+     r"features.base: table 'flight' is not declared under tables"),
+    (lambda d: d["features"].__setitem__("table", "flights"),
+     r"features.table: 'flights' is sources.flights's table"),
+    (lambda d: d["features"].__setitem__("date", "fl_date"),
+     r"features.date: column\(s\) fl_date not in table 'flights' \(columns: air_time, arr_delay, "),
+    (lambda d: d["features"]["windows"][1].__setitem__("by", ["origin", "destination"]),
+     r"features.windows.route_delay_rate.by: column\(s\) destination not in table 'flights'"),
+    (lambda d: d["model"]["numeric"].append("carrier_delay_rate_14d"),
+     r"model.numeric: column\(s\) carrier_delay_rate_14d not in the feature table \(features produces: "),
+    (lambda d: d["model"].__setitem__("label", "late"),
+     r"model.label: column\(s\) late not in the feature table"),
+    (lambda d: d["features"]["lookups"][1].pop("max_age_hours"),
+     r"features.lookups.1: .*an as-of lookup sets both timestamp and max_age_hours"),
+    (lambda d: d["features"]["columns"].__setitem__("label", "1.0"),
+     r"features: .*column\(s\) label produced more than once"),
+])
+def test_a_feature_or_model_reference_that_cannot_be_is_refused_at_load(home: Path, conf: Path, change,
+                                                                         message: str) -> None:
+    """Names the config could resolve without data are checked when it loads: exit 2 before any Spark work."""
+    p = conf / "pipelines" / "flights_delay.yaml"
+    _edit(p, change)
+    with pytest.raises(ConfigError, match=message):
+        load_config("local", "flights_delay", conf)
+
+
 def test_invalid_yaml_and_unknown_env_and_pipeline(home: Path, conf: Path) -> None:
     with pytest.raises(ConfigError, match=r"unknown environment 'prod'.*known: cluster, databricks, local"):
         load_config("prod", None, conf)

@@ -35,18 +35,26 @@ def test_pipeline_over_three_days(spark: SparkSession, home: Path, capsys: pytes
     check_three_days(ctx, results)
     assert ctx.lakehouse.engine_name == "native"  # the default where the jars are (make setup fetched them)
     check_rerun_changes_nothing(ctx)
-    check_pipelines_keep_their_rows(spark, ctx)
 
     out = capsys.readouterr().out
     assert "champion: flights_delay v1 (@champion)" in out and "mlflow ui --backend-store-uri sqlite:///" in out
     assert f"{DAYS[0]}..{DAYS[1]} train skipped: warm-up" in out and "monitoring report:" in out
 
 
-def run_three_days(spark: SparkSession, name: str = "flights_delay", *,
-                   land: bool = True) -> tuple[JobContext, list[JobResult]]:
+def test_pipeline_over_three_days_on_delta_rs(spark: SparkSession, home: Path) -> None:
+    """The jar-less engine keeps the same guarantees: same tables, reruns commit nothing, pipelines apart."""
+    ctx, results = run_three_days(spark, engine="delta-rs")
+    assert ctx.lakehouse.engine_name == "delta-rs"
+    check_three_days(ctx, results)
+    check_rerun_changes_nothing(ctx)
+    check_pipelines_keep_their_rows(spark, ctx)
+
+
+def run_three_days(spark: SparkSession, name: str = "flights_delay", *, land: bool = True,
+                   engine: str = "auto") -> tuple[JobContext, list[JobResult]]:
     """Land the three days (unless ``land`` is false) and run pipeline ``name`` over them with a small linear
-    model (MODELSCALE_HOME set by the caller)."""
-    cfg = load_config("local", name)
+    model on Delta engine ``engine`` (MODELSCALE_HOME set by the caller)."""
+    cfg = load_config("local", name, overrides={"delta": {"engine": engine}})
     estimator = "logistic_regression" if name == "flights_delay" else "linear_regression"
     pipeline = small(cfg.pipeline, estimator=estimator, params={estimator: {"maxIter": 10}})
     pipeline = pipeline.model_copy(update={
@@ -141,7 +149,7 @@ def check_pipelines_keep_their_rows(spark: SparkSession, ctx: JobContext) -> Non
     """The second demo pipeline on the same days shares the ingested tables and writes features, predictions,
     monitoring and validation results of its own: the first pipeline's tables keep every row and version."""
     before = tables_now(ctx.lakehouse)
-    other, results = run_three_days(spark, "flights_arr_delay", land=False)
+    other, results = run_three_days(spark, "flights_arr_delay", land=False, engine=ctx.settings.delta.engine)
     assert [r.job for r in results][-3:] == ["train", "score", "monitor"]
     assert all(r.ok for r in results[:-1]), [(r.job, r.message) for r in results if not r.ok]
     assert tables_now(ctx.lakehouse) == before

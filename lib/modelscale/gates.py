@@ -25,7 +25,7 @@ from modelscale.orchestration import is_training_day
 from modelscale.scoring.model import ModelRef, find
 from modelscale.tracking.lineage import TRAIN_END_TAG
 from modelscale.tracking.setup import configure
-from modelscale.training.splits import DATE_COLUMN, between, window
+from modelscale.training.splits import between, window
 
 log = get_logger("gates")
 GATED = ("train", "score", "monitor")
@@ -73,7 +73,8 @@ def warm_up_dates(ctx: JobContext) -> list[dt.date]:
     if pipeline.model is None or pipeline.features is None or _model(ctx) is not None:
         return []
     table = pipeline.features.table
-    if ctx.lakehouse.exists(table) and ctx.lakehouse.read(table, where=f"{DATE_COLUMN} < '{first}'").limit(1).count():
+    earlier = f"{pipeline.features.date} < '{first}'"
+    if ctx.lakehouse.exists(table) and ctx.lakehouse.read(table, where=earlier).limit(1).count():
         return []
     split = pipeline.training.split
     warm: list[dt.date] = []
@@ -146,5 +147,6 @@ def _training_days(ctx: JobContext, day: dt.date) -> int:
     if pipeline.features is None or pipeline.model is None or not ctx.lakehouse.exists(pipeline.features.table):
         return 0
     start, end = window(day, pipeline.training.split).train
-    rows = ctx.lakehouse.read(pipeline.features.table, where=between(start, end))
-    return rows.where(F.col(pipeline.model.label).isNotNull()).agg(F.count_distinct(DATE_COLUMN)).first()[0]
+    date = pipeline.features.date
+    rows = ctx.lakehouse.read(pipeline.features.table, where=between(start, end, date))
+    return rows.where(F.col(pipeline.model.label).isNotNull()).agg(F.count_distinct(date)).first()[0]

@@ -55,3 +55,12 @@ def silver_frames(spark: SparkSession, start: dt.date, end: dt.date) -> dict[str
     )
     planes = _csv(spark, "planes")
     return {"flights": flights, "weather": weather, "planes": planes}
+
+
+def demo_features(spark: SparkSession, start: dt.date, end: dt.date) -> DataFrame:
+    """The flights_delay feature table of ``start``..``end`` built from these frames (windows see only those days)."""
+    from modelscale.features.build import build_features
+
+    cfg = load_config("local", "flights_delay").pipeline.features
+    silver = silver_frames(spark, start, end)
+    return build_features(silver["flights"], [silver[lookup.table] for lookup in cfg.lookups], cfg)

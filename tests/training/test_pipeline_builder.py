@@ -10,7 +10,7 @@ from pyspark.ml.feature import OneHotEncoder, StandardScaler, StringIndexer
 from modelscale.config import load_config
 from modelscale.config.models import PipelineConfig
 from modelscale.errors import ConfigError
-from modelscale.training.estimators import ESTIMATORS
+from modelscale.config.estimators import ESTIMATORS
 from modelscale.training.pipeline_builder import build_estimator, feature_pipeline
 from modelscale.training.trainer import check_model_config
 
@@ -70,5 +70,10 @@ def test_missing_column_is_named_before_training(home, spark) -> None:
 
     df = spark.createDataFrame([(1.0, "AA", 3.0)], "label double, carrier string, distance double")
     cfg = pipeline(categorical=["carrier"], numeric=["distance", "plane_age"])
+    end = __import__("datetime").date(2013, 1, 8)
+    with pytest.raises(ConfigError, match=r"features.date: column\(s\) flight_date not in table 'features'"):
+        train_model(df, cfg, end=end)
+    keyed = df.selectExpr("DATE'2013-01-08' AS flight_date", "1 AS flight", "'JFK' AS origin",
+                          "TIMESTAMP'2013-01-08 10:00:00' AS sched_dep_ts", "*")
     with pytest.raises(ConfigError, match=r"model.numeric: column\(s\) plane_age not in table 'features'"):
-        train_model(df, cfg, end=__import__("datetime").date(2013, 1, 8))
+        train_model(keyed, cfg, end=end)

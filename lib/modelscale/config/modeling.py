@@ -1,43 +1,25 @@
-"""Config sections of the features and training jobs: ``features:``, ``model:`` and ``training:``.
+"""Config sections of the training job: ``model:`` and ``training:``.
 
-``features`` says which silver tables feed the gold feature table and how; ``model`` is the Spark
-ML pipeline (columns, estimator, its params); ``training`` is the window, the time-based split,
-the hyperparameter search and the promotion rule.
+``model`` is the Spark ML pipeline (columns, estimator, its params); ``training`` is the window, the
+time-based split, the hyperparameter search and the promotion rule.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from modelscale.config.base import StrictModel
+from modelscale.config.estimators import ESTIMATORS
 
 SearchValue = int | float | str | bool
-
-
-class FeaturesConfig(StrictModel):
-    """Which silver tables build the gold feature table, and the point-in-time weather rule.
-
-    Weather is joined as of the scheduled departure: the latest observation at the origin with
-    ``obs_ts <= sched_dep_ts`` and at most ``weather_max_age_hours`` old (null when none).
-    """
-
-    table: str = "features"
-    flights_table: str = "flights"
-    weather_table: str = "weather"
-    planes_table: str = "planes"
-    delay_threshold_minutes: float = 15.0
-    weather_max_age_hours: int = Field(3, ge=1, le=24)
-    weather_columns: list[str] = Field(
-        default_factory=lambda: ["temp", "dewp", "humid", "wind_speed", "wind_gust", "precip", "pressure", "visib"]
-    )
 
 
 class ModelConfig(StrictModel):
     """The Spark ML pipeline: label, feature columns, estimator and its params.
 
-    ``estimator`` is one of `modelscale.training.estimators.ESTIMATORS`; ``params`` maps estimator
+    ``estimator`` is one of `modelscale.config.estimators.ESTIMATORS`; ``params`` maps estimator
     names to their Spark ML params (e.g. ``logistic_regression: {maxIter: 50}``), so a pipeline that
     ``extends`` another switches estimator without inheriting params that do not apply; only the
     chosen estimator's entry is used. ``class_weight: balanced`` adds a weight column so both
@@ -52,6 +34,13 @@ class ModelConfig(StrictModel):
     params: dict[str, dict[str, SearchValue]] = Field(default_factory=dict)
     class_weight: Literal["none", "balanced"] = "none"
     threshold: float = Field(0.5, gt=0, lt=1)
+
+    @field_validator("estimator")
+    @classmethod
+    def _known_estimator(cls, name: str) -> str:
+        if name not in ESTIMATORS:
+            raise ValueError(f"unknown estimator {name!r} (known: {', '.join(ESTIMATORS)})")
+        return name
 
     @model_validator(mode="after")
     def _has_features(self) -> ModelConfig:

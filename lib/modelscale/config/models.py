@@ -7,18 +7,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from modelscale.config.base import StrictModel
-from modelscale.config.modeling import FeaturesConfig, ModelConfig, TrainingConfig
+from modelscale.config.features import FeaturesConfig
+from modelscale.config.modeling import ModelConfig, TrainingConfig
 from modelscale.config.monitoring import MonitoringConfig, ScoringConfig
 from modelscale.config.types import check_type_name
 from modelscale.config.validation import ValidationConfig
 from modelscale.errors import ConfigError
+from modelscale.hooks import resolve_hook
 from modelscale.secrets import holds_secret
 
 
@@ -171,8 +172,10 @@ class DedupeRule(StrictModel):
 class SourceConfig(StrictModel):
     """A landing feed: where its files arrive, their format and schema, and its tables.
 
-    ``timezone`` is the IANA zone of the source's local date/time columns (silver converts them
-    to UTC); ``delete_missing`` makes a snapshot source delete silver rows absent from a new snapshot.
+    ``derive`` adds silver columns (name -> Spark SQL over the typed columns, e.g. a UTC timestamp from local
+    date and time fields); ``silver_transform`` (``package.module:function``, DataFrame and source in,
+    DataFrame out) is a Python hook for what SQL cannot say. ``delete_missing`` makes a snapshot source delete
+    silver rows absent from a new snapshot.
     """
 
     format: Literal["csv", "json", "parquet"]
@@ -185,8 +188,8 @@ class SourceConfig(StrictModel):
     dedupe: DedupeRule | None = None
     snapshot: bool = False
     allow_schema_evolution: bool = False
+    derive: dict[str, str] = Field(default_factory=dict)
     silver_transform: str | None = None
-    timezone: str | None = None
     delete_missing: bool = False
     bronze_table: str
     silver_table: str
@@ -199,15 +202,12 @@ class SourceConfig(StrictModel):
             raise ValueError("at least one column is required (schemas are explicit, never inferred)")
         return {name: check_type_name(t) for name, t in columns.items()}
 
-    @field_validator("timezone")
+    @field_validator("silver_transform")
     @classmethod
-    def _check_timezone(cls, tz: str | None) -> str | None:
-        if tz is not None:
-            try:
-                zoneinfo.ZoneInfo(tz)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"unknown time zone {tz!r}; expected an IANA name such as America/New_York") from None
-        return tz
+    def _importable(cls, hook: str | None) -> str | None:
+        if hook is not None:
+            resolve_hook(hook)
+        return hook
 
     @model_validator(mode="after")
     def _keys_are_columns(self) -> SourceConfig:
@@ -262,10 +262,7 @@ class PipelineConfig(StrictModel):
                         f"sources.{src_name}.{key}: table {table!r} is not declared under tables"
                     )
         if self.features is not None:
-            for key in ("table", "flights_table", "weather_table", "planes_table"):
-                table = getattr(self.features, key)
-                if table not in self.tables:
-                    raise ValueError(f"features.{key}: table {table!r} is not declared under tables")
+            self._features_consistent(self.features)
         for src_name, src in self.sources.items():
             if src.silver_table in self.tables and self.tables[src.silver_table].primary_key:
                 raise ValueError(f"tables.{src.silver_table}.primary_key: the table's key is "
@@ -275,6 +272,45 @@ class PipelineConfig(StrictModel):
                 raise ValueError(f"validation.suites.{table}: table {table!r} has no primary key (readers match "
                                  f"its quarantined rows by key): declare tables.{table}.primary_key")
         return self
+
+    def _features_consistent(self, features: FeaturesConfig) -> None:
+        """The feature tables are declared, the base's key columns exist (where a source declares its columns),
+        and the model learns columns the feature table has."""
+        named = [("features.table", features.table), ("features.base", features.base),
+                 *((f"features.lookups[{i}].table", lk.table) for i, lk in enumerate(features.lookups))]
+        for key, table in named:
+            if table not in self.tables:
+                raise ValueError(f"{key}: table {table!r} is not declared under tables")
+        written = {t: f"sources.{n}" for n, src in self.sources.items() for t in (src.bronze_table, src.silver_table)}
+        if features.table in written or features.table == features.base:
+            raise ValueError(f"features.table: {features.table!r} is {written.get(features.table, 'features.base')}'s "
+                             "table; the feature table is a table of its own (e.g. features)")
+        base = self.silver_columns(features.base)
+        if base is not None:
+            for key, columns in (("features.key", features.key), ("features.timestamp", [features.timestamp]),
+                                 ("features.date", [features.date]),
+                                 *((f"features.windows.{w.name}.by", w.by) for w in features.windows)):
+                missing = [c for c in columns if c not in base]
+                if missing:
+                    raise ValueError(f"{key}: column(s) {', '.join(missing)} not in table {features.base!r} "
+                                     f"(columns: {', '.join(sorted(base))})")
+        if self.model is None:
+            return
+        produced = set(features.produced)
+        for key, columns in (("model.label", [self.model.label]), ("model.categorical", self.model.categorical),
+                             ("model.numeric", self.model.numeric)):
+            missing = [c for c in columns if c not in produced]
+            if missing and features.hook is None:
+                raise ValueError(f"{key}: column(s) {', '.join(missing)} not in the feature table "
+                                 f"(features produces: {', '.join(sorted(produced))})")
+
+    def silver_columns(self, table: str) -> set[str] | None:
+        """The columns of ``table`` when a source declares them (its columns and ``derive``; None for a table no
+        source writes, or whose source has a Python transform)."""
+        for src in self.sources.values():
+            if src.silver_table == table and src.silver_transform is None:
+                return {*src.columns, *src.derive}
+        return None
 
     def primary_key(self, table: str) -> list[str]:
         """The key of ``table``: its source's ``primary_key`` for a silver table, else ``tables.<table>.primary_key``."""

@@ -17,7 +17,7 @@ from modelscale.config.modeling import Floor
 
 
 class ScoringConfig(StrictModel):
-    """Which model version scores, and the predictions table (partitioned by ``date_column``).
+    """Which model version scores, and the predictions table (keyed and dated like the feature table).
 
     ``model_version`` pins a registered version; otherwise the version holding ``model_alias`` is used.
     """
@@ -25,7 +25,6 @@ class ScoringConfig(StrictModel):
     model_alias: str = "champion"
     model_version: str | None = None
     table: str = "predictions"
-    date_column: str = "flight_date"
 
 
 class MonitoringConfig(StrictModel):

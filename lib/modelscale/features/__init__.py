@@ -1,1 +1,1 @@
-"""Gold feature table: one row per flight, point-in-time correct, rebuilt per run date."""
+"""Gold feature tables declared in config: SQL columns, lookups and history windows, point-in-time correct."""

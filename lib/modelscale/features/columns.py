@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from pyspark.sql import DataFrame
 
+from modelscale.config.features import FeaturesConfig
 from modelscale.errors import ConfigError
 
 
@@ -18,3 +19,11 @@ def require_columns(df: DataFrame, columns: Iterable[str], *, table: str, key: s
             f"{key}: column(s) {', '.join(missing)} not in table {table!r} "
             f"(columns: {', '.join(sorted(have))})"
         )
+
+
+def require_row_key(df: DataFrame, cfg: FeaturesConfig, *, table: str) -> None:
+    """Raise `ConfigError` naming ``features.date``, ``features.timestamp`` or ``features.key`` when the table
+    lacks one of the columns that identify a feature row (checked on the schema, before any Spark job)."""
+    require_columns(df, [cfg.date], table=table, key="features.date")
+    require_columns(df, [cfg.timestamp], table=table, key="features.timestamp")
+    require_columns(df, cfg.key, table=table, key="features.key")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelscale.config.modeling import FeaturesConfig
+from modelscale.config.features import FeaturesConfig
 from modelscale.context import JobContext
 from modelscale.errors import ConfigError, TableError
 from modelscale.quality.gate import check_usable, failed_expectations

@@ -37,7 +37,7 @@ from modelscale.ingest.ingest_log import LogEntry
 from modelscale.ingest.landing import LandingFile, find_files
 from modelscale.ingest.quarantine import Counts, accepted, check_conservation, quarantined
 from modelscale.ingest.readers import BATCH_DATE, SOURCE_FILE, file_columns, read_batch, records_by_file
-from modelscale.ingest.silver import INGESTED_AT, to_silver, transform_for
+from modelscale.ingest.silver import INGESTED_AT, derive_columns, to_silver
 from modelscale.local_frames import rows_frame
 from modelscale.logs import get_logger, step
 from modelscale.sql_text import ident, predicate_string
@@ -97,7 +97,6 @@ def plan_sources(ctx: JobContext) -> list[SourcePlan]:
     """Find each source's files for the run dates and keep those not ingested before."""
     found: dict[str, list[LandingFile]] = {}
     for name, source in ctx.pipeline.sources.items():
-        transform_for(name, source)
         found[name] = find_files(ctx.settings.storage.landing, name, source, ctx.run_dates)
     known = ingest_log.known_checksums(ctx.lakehouse, [f.rel_path for files in found.values() for f in files])
     return [_plan(ctx, name, ctx.pipeline.sources[name], files, known) for name, files in found.items()]
@@ -150,6 +149,7 @@ def _ingest_batch(ctx: JobContext, plan: SourcePlan) -> list[LogEntry]:
     files_predicate = _files_predicate(plan.new_files)
     read = records_by_file(plan.name, src, plan.new_files)
     parsed = read_batch(ctx.spark, plan.name, src, plan.new_files)
+    derive_columns(accepted(parsed), plan.name, src)  # a derive that does not resolve stops before any write
     bronze = _replace(lh, src.bronze_table, _bronze_columns(accepted(parsed).crossJoin(lineage)), files_predicate,
                       batch_id, metadata, src.allow_schema_evolution)
     good = _landed(lh, src.bronze_table, bronze, files_predicate, read)

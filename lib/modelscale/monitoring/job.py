@@ -25,7 +25,7 @@ from modelscale.monitoring.reference import load_reference
 from modelscale.monitoring.report import history, write_report
 from modelscale.monitoring.results import Measure, to_frame
 from modelscale.tracking.setup import configure
-from modelscale.training.estimators import estimator_spec
+from modelscale.config.estimators import estimator_spec
 from modelscale.training.evaluation import check_metric
 
 log = get_logger("monitor")
@@ -74,8 +74,9 @@ def run(ctx: JobContext) -> JobResult:
 
 def _drift(ctx: JobContext, stamp: Stamp) -> list[Measure]:
     """PSI of the features and the prediction of the run date's scored rows."""
-    scoring, lh = ctx.pipeline.scoring, ctx.lakehouse
-    preds = lh.read(scoring.table, where=f"{scoring.date_column} = '{stamp.run_date}'")
+    scoring, lh, features_cfg = ctx.pipeline.scoring, ctx.lakehouse, features_config(ctx)
+    where = f"{features_cfg.date} = '{stamp.run_date}'"
+    preds = lh.read(scoring.table, where=where)
     lineage = preds.select("model_name", "model_version", "training_run_id", "features_version").limit(1).collect()
     if not lineage:
         raise TableError(f"table {scoring.table!r} has no predictions for {stamp.run_date}: run the score job for "
@@ -83,8 +84,7 @@ def _drift(ctx: JobContext, stamp: Stamp) -> list[Measure]:
     name, version, training_run, features_version = lineage[0]
     with step(log, "drift", date=stamp.run_date, model=f"{name} v{version}") as info:
         ref = load_reference(training_run)
-        features = lh.read(features_config(ctx).table, version=features_version,
-                           where=f"{scoring.date_column} = '{stamp.run_date}'")
+        features = lh.read(features_cfg.table, version=features_version, where=where)
         current = bin_counts(features, {n: p.bins for n, p in ref.features.items()})
         prediction = bin_counts(preds, {ref.prediction_column: ref.prediction.bins})[ref.prediction_column]
         measures = drift_measures(stamp, ref, current, prediction, ctx.pipeline.monitoring, (name, version))
@@ -98,11 +98,13 @@ def _performance(ctx: JobContext, stamp: Stamp) -> list[Measure]:
     cfg: MonitoringConfig = pipeline.monitoring
     assert pipeline.model is not None
     day = stamp.run_date - dt.timedelta(days=cfg.label_delay_days)
-    where = f"{pipeline.scoring.date_column} = '{day}'"
+    features_cfg = features_config(ctx)
+    where = f"{features_cfg.date} = '{day}'"
     with step(log, "performance", date=day) as info:
         preds = lh.read(pipeline.scoring.table, where=where)
         model = preds.select("model_name", "model_version").limit(1).collect()
-        labelled = with_outcomes(preds, lh.read(features_config(ctx).table, where=where), pipeline.model.label)
+        labelled = with_outcomes(preds, lh.read(features_cfg.table, where=where), pipeline.model.label,
+                                 features_cfg.row_key)
         rows, metrics = performance(labelled, estimator_spec(pipeline.model.estimator).task, pipeline.model.label,
                                     pipeline.model.threshold)
         info.update(labelled_rows=rows, **{k: round(v, 4) for k, v in metrics.items()})

@@ -11,15 +11,14 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from modelscale.caching import cached
-from modelscale.features.builders import KEY_COLUMNS
-from modelscale.training.estimators import Task
+from modelscale.config.estimators import Task
 from modelscale.training.evaluation import SCORE, evaluate
 
 
-def with_outcomes(predictions: DataFrame, features: DataFrame, label: str) -> DataFrame:
-    """Predictions whose actual outcome (``label`` in the feature table) is known, joined by key."""
-    actual = features.where(F.col(label).isNotNull()).select(*KEY_COLUMNS, F.col(label).cast("double").alias(label))
-    return predictions.join(actual, KEY_COLUMNS)
+def with_outcomes(predictions: DataFrame, features: DataFrame, label: str, key: list[str]) -> DataFrame:
+    """Predictions whose actual outcome (``label`` in the feature table) is known, joined by the row ``key``."""
+    actual = features.where(F.col(label).isNotNull()).select(*key, F.col(label).cast("double").alias(label))
+    return predictions.join(actual, key)
 
 
 def evaluator_columns(labelled: DataFrame, task: Task) -> DataFrame:

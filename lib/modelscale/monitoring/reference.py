@@ -19,7 +19,7 @@ from modelscale.config.modeling import ModelConfig
 from modelscale.config.monitoring import MonitoringConfig
 from modelscale.errors import ModelscaleError
 from modelscale.monitoring.profile import ColumnProfile, profile
-from modelscale.training.estimators import estimator_spec
+from modelscale.config.estimators import estimator_spec
 from modelscale.training.evaluation import with_score
 
 PROFILE_ARTIFACT = "reference/profile.json"

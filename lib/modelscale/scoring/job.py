@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 from modelscale.context import JobContext, JobResult, dates_predicate, dates_span
 from modelscale.delta import Txn
 from modelscale.errors import ConfigError
-from modelscale.features.builders import KEY_COLUMNS
+from modelscale.features.columns import require_row_key
 from modelscale.features.inputs import features_config, pin_versions
 from modelscale.logs import get_logger, step
 from modelscale.quality.passing import read_passing
@@ -38,15 +38,15 @@ def run(ctx: JobContext) -> JobResult:
     cfg, pipeline = ctx.pipeline.scoring, ctx.pipeline
     if pipeline.model is None:
         raise ConfigError(f"pipeline {pipeline.name!r} has no model section (scoring needs model.registered_name)")
-    table = features_config(ctx).table
-    if cfg.date_column not in KEY_COLUMNS:
-        raise ConfigError(f"scoring.date_column: {cfg.date_column!r} is not a key column ({', '.join(KEY_COLUMNS)})")
+    features_cfg = features_config(ctx)
+    table = features_cfg.table
     ctx.lakehouse.catalog.table(cfg.table)  # the predictions table is declared (ConfigError otherwise)
     configure(ctx.settings, pipeline.name)
     ref = resolve(pipeline.model.registered_name, cfg)
     versions = pin_versions(ctx, [table])
     version = versions[table]
-    where = dates_predicate(cfg.date_column, ctx.run_dates)
+    require_row_key(ctx.lakehouse.read(table, version=version), features_cfg, table=table)
+    where = dates_predicate(features_cfg.date, ctx.run_dates)
     features = read_passing(ctx.lakehouse, pipeline, table, versions, where=where)
     check_inputs(features.schema, expected_inputs(input_types(ref), pipeline.model.categorical, pipeline.model.numeric),
                  table=table, model=ref.describe())
@@ -57,8 +57,8 @@ def run(ctx: JobContext) -> JobResult:
     with step(log, "score", dates=span, model=ref.describe()) as info:
         result = ctx.lakehouse.overwrite(
             # one file per date partition, however many dates a backfill scores
-            cfg.table, ctx.lakehouse.clustered(cfg.table, predictions(model, features, ref, version, ctx.run_id,
-                                                                      scored_at)),
+            cfg.table, ctx.lakehouse.clustered(cfg.table, predictions(model, features, features_cfg.row_key, ref,
+                                                                      version, ctx.run_id, scored_at)),
             replace_where=where,
             txn=Txn(app_id=f"{pipeline.name}/score/{span}", version=int(time.time() * 1000)),
             skip_unchanged=RUN_LINEAGE,  # a rerun with the same model and features commits nothing
@@ -76,15 +76,16 @@ def run(ctx: JobContext) -> JobResult:
 RUN_LINEAGE = ("scoring_run_id", "scored_at")  # the columns a rerun changes whatever it scores
 
 
-def predictions(model: PipelineModel, features: DataFrame, ref: ModelRef, features_version: int, job_run_id: str,
-                scored_at: dt.datetime) -> DataFrame:
-    """Keys, prediction, positive-class probability (null for a regressor) and lineage of each scored row."""
+def predictions(model: PipelineModel, features: DataFrame, key: list[str], ref: ModelRef, features_version: int,
+                job_run_id: str, scored_at: dt.datetime) -> DataFrame:
+    """The row ``key``, prediction, positive-class probability (null for a regressor) and lineage of each scored
+    row."""
     out = model.transform(features)
     probability = F.col(SCORE) if "probability" in out.columns else F.lit(None)
     if "probability" in out.columns:
         out = with_score(out)
     return out.select(
-        *KEY_COLUMNS,
+        *key,
         F.col("prediction").cast("double").alias("prediction"),
         probability.cast("double").alias("probability"),
         F.lit(ref.name).alias("model_name"),

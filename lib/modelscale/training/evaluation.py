@@ -13,7 +13,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from modelscale.errors import ConfigError
-from modelscale.training.estimators import Task
+from modelscale.config.estimators import Task
 
 SCORE = "score"  # probability of the positive class
 

@@ -16,6 +16,7 @@ from modelscale.caching import cached
 from modelscale.config.models import PipelineConfig
 from modelscale.context import JobContext, JobResult
 from modelscale.errors import ConfigError
+from modelscale.features.columns import require_row_key
 from modelscale.features.inputs import pin_versions, validation_summary
 from modelscale.logs import get_logger, step
 from modelscale.monitoring.reference import log_reference
@@ -25,7 +26,7 @@ from modelscale.tracking.promotion import Decision, decide
 from modelscale.tracking.registry import CHAMPION, alias_version, register_challenger, set_alias
 from modelscale.tracking.setup import configure, dfs_tmpdir
 from modelscale.tracking.spark_models import load_model
-from modelscale.training.estimators import estimator_spec
+from modelscale.config.estimators import estimator_spec
 from modelscale.training.evaluation import DEFAULT_METRIC, evaluate
 from modelscale.training.report import CONFIG_ARTIFACT, log_config, log_outcome
 from modelscale.training.splits import between, window
@@ -55,7 +56,8 @@ def run(ctx: JobContext) -> JobResult:
     table = cfg.features.table
     versions = pin_versions(ctx, [table], plan.pinned)
     w = window(plan.end, cfg.training.split)
-    features = read_passing(ctx.lakehouse, ctx.pipeline, table, versions, where=between(w.start, w.end))
+    require_row_key(ctx.lakehouse.read(table, version=versions[table]), cfg.features, table=table)
+    features = read_passing(ctx.lakehouse, ctx.pipeline, table, versions, where=between(w.start, w.end, cfg.features.date))
     tags = {**environment_tags(ctx.spark.version), TRAIN_END_TAG: str(plan.end), "modelscale.job_run_id": ctx.run_id,
             **({"modelscale.reproduces": plan.reproduces} if plan.reproduces else {})}
     with mlflow.start_run(run_name=f"train-{plan.end}", tags=tags) as active:

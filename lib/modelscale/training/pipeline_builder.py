@@ -15,7 +15,7 @@ from pyspark.ml.feature import Imputer, OneHotEncoder, StandardScaler, StringInd
 
 from modelscale.config.modeling import ModelConfig
 from modelscale.errors import ConfigError
-from modelscale.training.estimators import ESTIMATORS, estimator_spec
+from modelscale.config.estimators import ESTIMATORS, estimator_spec
 
 FEATURES = "features"
 ASSEMBLED = "features_assembled"

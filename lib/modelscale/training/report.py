@@ -15,7 +15,7 @@ from modelscale.config.models import PipelineConfig
 from modelscale.secrets import redact
 from modelscale.tracking import spark_models
 from modelscale.training import plots
-from modelscale.training.estimators import estimator_spec
+from modelscale.config.estimators import estimator_spec
 from modelscale.training.evaluation import calibration_bins, confusion, curve_points
 from modelscale.training.trainer import TrainOutcome
 

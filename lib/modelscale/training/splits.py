@@ -44,15 +44,12 @@ def window(end: dt.date, cfg: SplitConfig) -> Window:
     return Window(train=(start, val_start - day), validation=(val_start, test_start - day), test=(test_start, end))
 
 
-DATE_COLUMN = "flight_date"
-
-
-def between(start: dt.date, end: dt.date, date_column: str = DATE_COLUMN) -> str:
+def between(start: dt.date, end: dt.date, date_column: str) -> str:
     """The SQL predicate for rows dated ``start``..``end`` (prunes the date-partitioned feature table)."""
     return f"{date_column} BETWEEN '{start}' AND '{end}'"
 
 
-def split_by_date(df: DataFrame, w: Window, date_column: str = DATE_COLUMN) -> Splits:
+def split_by_date(df: DataFrame, w: Window, date_column: str) -> Splits:
     """Rows of ``df`` in each split's date range."""
 
     def between(rng: tuple[dt.date, dt.date]) -> DataFrame:

@@ -13,8 +13,7 @@ from pyspark.sql import functions as F
 from modelscale.caching import persisted, release
 from modelscale.config.models import PipelineConfig
 from modelscale.errors import ConfigError, InputDataError
-from modelscale.features.builders import KEY_COLUMNS
-from modelscale.features.columns import require_columns
+from modelscale.features.columns import require_columns, require_row_key
 from modelscale.logs import get_logger, step
 from modelscale.training.evaluation import DEFAULT_METRIC, check_metric, evaluate, evaluator
 from modelscale.training.explain import feature_weights, slot_names
@@ -26,7 +25,7 @@ from modelscale.training.pipeline_builder import (
     feature_pipeline,
     full_model,
 )
-from modelscale.training.estimators import estimator_spec
+from modelscale.config.estimators import estimator_spec
 from modelscale.training.splits import Splits, Window, split_by_date, window, with_class_weights
 from modelscale.training.tuning import SearchResult, search
 
@@ -75,16 +74,19 @@ def check_model_config(cfg: PipelineConfig) -> None:
 def train_model(features: DataFrame, cfg: PipelineConfig, end: dt.date, *, table: str = "features") -> TrainOutcome:
     """Train ``cfg.model`` on the rows of ``features`` in the window ending at ``end``."""
     check_model_config(cfg)
-    model, training = cfg.model, cfg.training
+    model, training, features_cfg = cfg.model, cfg.training, cfg.features
     assert model is not None
+    if features_cfg is None:
+        raise ConfigError(f"pipeline {cfg.name!r} has no features section (training reads its table)")
     spec = estimator_spec(model.estimator)
+    require_row_key(features, features_cfg, table=table)
     require_columns(features, [model.label], table=table, key="model.label")
     require_columns(features, model.categorical, table=table, key="model.categorical")
     require_columns(features, model.numeric, table=table, key="model.numeric")
     w = window(end, training.split)
     labelled = _stable(features.where(F.col(model.label).isNotNull())
-                       .withColumn(model.label, F.col(model.label).cast("double")))
-    splits = split_by_date(labelled, w)
+                       .withColumn(model.label, F.col(model.label).cast("double")), features_cfg.row_key)
+    splits = split_by_date(labelled, w, features_cfg.date)
     if model.class_weight == "balanced":
         splits = Splits(with_class_weights(splits.train, model.label, WEIGHT), splits.validation, splits.test)
     metric = training.search.metric or DEFAULT_METRIC[spec.task]
@@ -124,8 +126,7 @@ def train_model(features: DataFrame, cfg: PipelineConfig, end: dt.date, *, table
                         weight_kind=kind, weights=weights)
 
 
-def _stable(df: DataFrame) -> DataFrame:
+def _stable(df: DataFrame, key: list[str]) -> DataFrame:
     """Rows hash-partitioned and sorted by their key, so seeded random splits and fits see the same
     partitions whatever order the table's files are read in (what makes --reproduce exact)."""
-    key = [c for c in KEY_COLUMNS if c in df.columns] or df.columns
     return df.repartition(*key).sortWithinPartitions(*key)

@@ -1,14 +1,18 @@
-"""The estimators a pipeline config can name, and how each is built."""
+"""The estimators a pipeline config can name (checked when config loads), and how each is built.
+
+Plain data: nothing here imports Spark until an estimator is created.
+"""
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Literal
-
-from pyspark.ml import Estimator
+from typing import TYPE_CHECKING, Literal
 
 from modelscale.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyspark.ml import Estimator
 
 Task = Literal["classification", "regression"]
 
