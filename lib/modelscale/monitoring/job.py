@@ -5,25 +5,28 @@ used) and of the prediction against the reference profile saved with the model t
 once outcomes have landed, training's metrics on the predictions of ``run date - label_delay_days``
 joined to the labels in the feature table. Everything is computed before anything is written; the
 date's rows of the ``monitoring`` table are then replaced (a rerun does not duplicate them) and the
-report under ``<MODELSCALE_HOME>/reports/<pipeline>/`` rebuilt. A breach makes the result not ok with
-one line per breach, and with ``retrain_on_breach`` asks the pipeline for a retraining.
+report under ``<MODELSCALE_HOME>/reports/<pipeline>/`` rebuilt (and logged to the ``<pipeline>/monitoring``
+experiment). A breach makes the result not ok with one line per breach, and with ``retrain_on_breach`` asks the
+pipeline for a retraining.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+
 from modelscale.config.monitoring import MonitoringConfig
-from modelscale.context import JobContext, JobResult
+from modelscale.context import JobContext, JobResult, dates_span
 from modelscale.errors import ConfigError, TableError
 from modelscale.features.inputs import features_config
 from modelscale.logs import get_logger, step
 from modelscale.monitoring.measures import Stamp, drift_measures, performance_measures
 from modelscale.monitoring.performance import performance, with_outcomes
-from modelscale.monitoring.profile import bin_counts
-from modelscale.monitoring.reference import load_reference
-from modelscale.monitoring.report import history, write_report
+from modelscale.monitoring.profile import ColumnProfile, bin_counts
+from modelscale.monitoring.reference import PREDICTION, load_reference
+from modelscale.monitoring.report import ReportInput, history, log_report, write_report
 from modelscale.monitoring.results import Measure, to_frame
+from modelscale.scoring.model import find
 from modelscale.tracking.setup import configure
 from modelscale.config.estimators import estimator_spec
 from modelscale.training.evaluation import check_metric
@@ -52,28 +55,34 @@ def run(ctx: JobContext) -> JobResult:
     configure(ctx.settings, pipeline.name)
     computed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     stamps = [Stamp(day, ctx.run_id, computed_at) for day in ctx.run_dates]
-    by_day = {s.run_date: _drift(ctx, s) + _performance(ctx, s) for s in stamps}
+    drift = {s.run_date: _drift(ctx, s) for s in stamps}
+    by_day = {s.run_date: drift[s.run_date][0] + _performance(ctx, s) for s in stamps}
     for day, measures in by_day.items():
         with step(log, "record", date=day, rows=len(measures)):
             ctx.lakehouse.overwrite(cfg.table, to_frame(ctx.spark, measures), replace_where=f"run_date = '{day}'",
                                     metadata={"run_id": ctx.run_id, "run_date": str(day)},
                                     skip_unchanged=("job_run_id", "computed_at"))
-    latest = by_day[ctx.run_dates[-1]]
-    page = write_report(report_dir(ctx), pipeline.name, history(ctx.lakehouse, cfg.table, ctx.run_dates[-1]), latest)
+    latest, profiles = by_day[ctx.run_dates[-1]], drift[ctx.run_dates[-1]][1]
+    champion = find(pipeline.model.registered_name, pipeline.scoring)
+    page = write_report(report_dir(ctx), ReportInput(
+        pipeline.name, champion.describe() if champion else "none yet",
+        history(ctx.lakehouse, cfg.table, ctx.run_dates[-1]), latest, profiles))
+    report_run = log_report(ctx.settings, pipeline.name, page, ctx.run_id, dates_span(ctx.run_dates))
     breaches = [m for ms in by_day.values() for m in ms if m.breached]
     for m in breaches:
         log.warning("breach: %s", m.describe())
     return JobResult(JOB, ok=not breaches, message=_message(breaches, page), summary={
         "table": cfg.table, "rows_written": sum(len(ms) for ms in by_day.values()),
-        "breaches": [m.describe() for m in breaches], "report": str(page),
+        "breaches": [m.describe() for m in breaches], "report": str(page), "report_run_id": report_run,
         "retrain_requested": bool(breaches) and cfg.retrain_on_breach,
         "psi": {m.feature: m.value for m in latest if m.metric == "psi"},
         "performance": {m.metric: m.value for m in latest if m.kind == "performance" and m.value is not None},
     })
 
 
-def _drift(ctx: JobContext, stamp: Stamp) -> list[Measure]:
-    """PSI of the features and the prediction of the run date's scored rows."""
+def _drift(ctx: JobContext, stamp: Stamp) -> tuple[list[Measure], dict[str, tuple[ColumnProfile, ColumnProfile]]]:
+    """PSI of the features and the prediction of the run date's scored rows, and the (reference, current) bin
+    counts each was computed from (the report draws those of breached columns)."""
     scoring, lh, features_cfg = ctx.pipeline.scoring, ctx.lakehouse, features_config(ctx)
     where = f"{features_cfg.date} = '{stamp.run_date}'"
     preds = lh.read(scoring.table, where=where)
@@ -89,7 +98,8 @@ def _drift(ctx: JobContext, stamp: Stamp) -> list[Measure]:
         prediction = bin_counts(preds, {ref.prediction_column: ref.prediction.bins})[ref.prediction_column]
         measures = drift_measures(stamp, ref, current, prediction, ctx.pipeline.monitoring, (name, version))
         info["breached"] = sum(m.breached for m in measures)
-    return measures
+    pairs = {n: (ref.features[n], current[n]) for n in ref.features} | {PREDICTION: (ref.prediction, prediction)}
+    return measures, pairs
 
 
 def _performance(ctx: JobContext, stamp: Stamp) -> list[Measure]:

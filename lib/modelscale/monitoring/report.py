@@ -1,101 +1,127 @@
-"""The monitoring report: ``index.html`` with drift per feature over time and performance per day (PNGs).
+"""The monitoring report: one self-contained ``index.html`` per pipeline, also logged to MLflow.
 
-Built from the ``monitoring`` table (at most `MAX_ROWS` of the latest `HISTORY_DAYS` run dates reach
-the driver) and written to ``<report dir>/index.html``, ``drift.png`` and ``performance.png``.
+The job hands over the monitoring history (at most `MAX_ROWS` rows of the latest `HISTORY_DAYS` run dates reach
+the driver), its own measures of the last run date and that date's reference and current bin counts per drift
+column (nothing is recomputed here). Charts come from `charts`, the HTML from `page`; images are inline, so the
+page reads the same from a file:// URL and in MLflow's artifact view (a sandboxed frame that resolves no
+relative link).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
+from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from pyspark.sql import functions as F
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from pyspark.sql import functions as F  # noqa: E402
+from modelscale.config.models import Settings
+from modelscale.delta import Lakehouse
+from modelscale.logs import get_logger
+from modelscale.monitoring.charts import data_uri, distribution_chart, metric_chart, psi_chart
+from modelscale.monitoring.measures import LABELLED_ROWS
+from modelscale.monitoring.page import Chart, render
+from modelscale.monitoring.profile import ColumnProfile
+from modelscale.monitoring.results import FEATURE_DRIFT, PERFORMANCE, PREDICTION_DRIFT, Measure
+from modelscale.tracking.setup import configure
 
-from modelscale.delta import Lakehouse  # noqa: E402
-from modelscale.monitoring.results import FEATURE_DRIFT, PERFORMANCE, PREDICTION_DRIFT, Measure  # noqa: E402
-
+log = get_logger("monitor")
 HISTORY_DAYS = 180
 MAX_ROWS = 20_000
+MONITORING_EXPERIMENT = "monitoring"  # the reports' runs: <prefix>/<pipeline>/monitoring
+DRIFT = (FEATURE_DRIFT, PREDICTION_DRIFT)
+CSS_DPI = 96  # CSS pixels per inch: an image shown at its figure's size keeps matplotlib's font sizes
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """What the page shows; ``profiles`` maps a drift column to its (reference, current) bin counts on the last
+    run date, ``champion`` describes the model the alias points at now."""
+
+    pipeline: str
+    champion: str
+    history: pd.DataFrame
+    latest: list[Measure]
+    profiles: dict[str, tuple[ColumnProfile, ColumnProfile]]
 
 
 def history(lakehouse: Lakehouse, table: str, until: dt.date) -> pd.DataFrame:
-    """Monitoring rows of the run dates up to ``until`` (the latest `HISTORY_DAYS`)."""
+    """Monitoring rows of the run dates up to ``until`` (the latest `HISTORY_DAYS`; the newest `MAX_ROWS` rows)."""
     since = until - dt.timedelta(days=HISTORY_DAYS)
-    return (lakehouse.read(table).where(F.col("run_date").between(F.lit(since), F.lit(until)))
+    rows = (lakehouse.read(table).where(F.col("run_date").between(F.lit(since), F.lit(until)))
             .select("run_date", "kind", "feature", "metric", "value", "threshold", "breached", "evaluated_date")
-            .orderBy("evaluated_date", "kind", "feature", "metric").limit(MAX_ROWS).toPandas())
+            .orderBy(F.desc("run_date")).limit(MAX_ROWS).toPandas())
+    return rows.sort_values(["evaluated_date", "kind", "feature", "metric"], ignore_index=True)
 
 
-def write_report(out_dir: Path, pipeline: str, rows: pd.DataFrame, latest: list[Measure]) -> Path:
-    """Write the PNGs and ``index.html`` under ``out_dir``; returns the HTML page."""
+def write_report(out_dir: Path, data: ReportInput) -> Path:
+    """Write ``<out_dir>/index.html`` (replaced atomically); returns its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    _drift_png(rows, out_dir / "drift.png")
-    _performance_png(rows, out_dir / "performance.png")
     page = out_dir / "index.html"
-    breached = [m for m in latest if m.breached]
-    lines = "".join(_row(m) for m in latest)
-    status = (f"<p><b>{len(breached)} breach(es):</b> " + html.escape("; ".join(m.describe() for m in breached))
-              + "</p>") if breached else "<p>No breach.</p>"
-    run_date = latest[0].run_date if latest else ""
     tmp = page.with_suffix(".tmp")
-    tmp.write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(pipeline)} monitoring</title></head>"
-        f"<body><h1>{html.escape(pipeline)}: monitoring, run date {run_date}</h1>{status}"
-        "<h2>Drift per feature (PSI) over time</h2><img src='drift.png'>"
-        "<h2>Performance per day (labels known)</h2><img src='performance.png'>"
-        "<h2>This run</h2><table border='1' cellpadding='3'><tr><th>date</th><th>kind</th><th>feature</th>"
-        f"<th>metric</th><th>value</th><th>threshold</th><th>status</th></tr>{lines}</table></body></html>",
-        encoding="utf-8")
+    tmp.write_text(render(data.pipeline, data.champion, data.latest, drift_charts(data), distribution_charts(data),
+                          performance_charts(data)), encoding="utf-8")
     tmp.replace(page)
     return page
 
 
-def _row(m: Measure) -> str:
-    style = " style='background:#fdd'" if m.breached else ""
-    value = "" if m.value is None else f"{m.value:.4f}"
-    cells = [str(m.evaluated_date), m.kind, m.feature or "", m.metric, value, str(m.threshold),
-             "BREACH" if m.breached else "ok"]
-    return f"<tr{style}>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>"
+def drift_charts(data: ReportInput) -> list[Chart]:
+    """One small PSI chart per drift column of the last run date: the prediction first, then the job's order."""
+    rows = data.history[data.history["kind"].isin(DRIFT)]
+    dates = sorted(set(rows["evaluated_date"]))
+    measures = sorted((m for m in data.latest if m.kind in DRIFT and m.feature is not None),
+                      key=lambda m: m.kind != PREDICTION_DRIFT)
+    return [_chart(m.feature, psi_chart(m.feature, _by_date(rows[rows["feature"] == m.feature]), m.threshold, dates),
+                   f"PSI of {m.feature} per run date", m.breached) for m in measures]
 
 
-def _drift_png(rows: pd.DataFrame, path: Path) -> None:
-    drift = rows[rows["kind"].isin([FEATURE_DRIFT, PREDICTION_DRIFT])]
-    fig, ax = plt.subplots(figsize=(9, 5))
-    for feature, g in drift.groupby("feature"):
-        ax.plot(g["evaluated_date"], g["value"], marker="o", markersize=3, label=str(feature),
-                linewidth=2.5 if feature == "prediction" else 1)
-    thresholds = drift["threshold"].dropna()
-    if not thresholds.empty:
-        ax.axhline(float(thresholds.min()), linestyle="--", color="red", label="lowest threshold")
-    ax.set(xlabel="run date", ylabel="PSI (symlog)", title="Drift against the training reference")
-    ax.set_yscale("symlog", linthresh=0.1)
-    ax.legend(fontsize=6, ncol=2, loc="upper left")
-    fig.autofmt_xdate()
-    _save(fig, path)
+def distribution_charts(data: ReportInput) -> list[Chart]:
+    """Reference vs current shares per bin of each drift column breached on the last run date."""
+    return [_chart(m.feature, distribution_chart(m.feature, *data.profiles[m.feature],
+                                                 f"PSI {m.value:.3f} > threshold {m.threshold:g}"),
+                   f"share of rows per bin of {m.feature}: training reference and this batch", True)
+            for m in data.latest if m.kind in DRIFT and m.breached and m.feature in data.profiles]
 
 
-def _performance_png(rows: pd.DataFrame, path: Path) -> None:
-    perf = rows[(rows["kind"] == PERFORMANCE) & (rows["metric"] != "rows")]
-    fig, ax = plt.subplots(figsize=(9, 4))
-    for metric, g in perf.groupby("metric"):
-        ax.plot(g["evaluated_date"], g["value"], marker="o", markersize=3, label=str(metric))
-    ax.set(xlabel="flight date", ylabel="value", title="Performance on outcomes known so far")
-    if not perf.empty:
-        ax.legend(fontsize=7, ncol=3, loc="lower left")
-    fig.autofmt_xdate()
-    _save(fig, path)
+def performance_charts(data: ReportInput) -> list[Chart]:
+    """One chart per performance metric that has a value, on its own axes (``labelled_rows`` as a count)."""
+    rows = data.history[data.history["kind"] == PERFORMANCE]
+    dates = sorted(set(rows["evaluated_date"]))
+    latest = [m for m in data.latest if m.kind == PERFORMANCE]
+    charts = []
+    for metric in dict.fromkeys(m.metric for m in latest):
+        points = _by_date(rows[rows["metric"] == metric])
+        if points["value"].notna().any():
+            bounds = sorted({m.threshold for m in latest if m.metric == metric and m.threshold is not None})
+            charts.append(_chart(metric, metric_chart(metric, points, bounds, dates, count=metric == LABELLED_ROWS),
+                                 f"{metric} per flight date", any(m.breached for m in latest if m.metric == metric)))
+    return charts
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
-    for ax in fig.axes:
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+def log_report(settings: Settings, pipeline: str, page: Path, job_run_id: str, dates: str) -> str | None:
+    """Log ``page`` as ``report/index.html`` of a run in ``<pipeline>/monitoring`` so the MLflow UI shows it; returns
+    the run id (None, with a warning, when the tracking store fails: the job's outcome stands)."""
+    try:
+        experiment_id = configure(settings, f"{pipeline}/{MONITORING_EXPERIMENT}")
+        client = MlflowClient()
+        run = client.create_run(experiment_id, run_name=f"report-{dates}", tags={
+            "modelscale.job": "monitor", "modelscale.run_date": dates, "modelscale.job_run_id": job_run_id})
+        client.log_artifact(run.info.run_id, str(page), "report")
+        client.set_terminated(run.info.run_id)
+        return run.info.run_id
+    except (MlflowException, OSError) as exc:
+        log.warning("could not log the monitoring report to MLflow: %s", exc)
+        return None
+
+
+def _chart(name: str, fig: Figure, alt: str, breached: bool) -> Chart:
+    return Chart(name, data_uri(fig), alt, breached, width=round(fig.get_figwidth() * CSS_DPI))
+
+
+def _by_date(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per evaluated date (the latest run's), in date order."""
+    return rows.sort_values(["evaluated_date", "run_date"]).drop_duplicates("evaluated_date", keep="last")

@@ -1,0 +1,150 @@
+"""The monitoring report's HTML: a summary, the charts in grids, the table of the run's measures.
+
+One page with its style inline and its images as ``data:`` URIs (`Chart.uri`): nothing external to load. Elements
+carry ids and ``data-name`` attributes (the column or metric) so a test can read the page back.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+from modelscale.monitoring.measures import LABELLED_ROWS
+from modelscale.monitoring.results import FEATURE_DRIFT, PERFORMANCE, PREDICTION_DRIFT, Measure
+
+CSS = """
+body{margin:0;background:#f1f5f9;color:#0f172a;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+main{max-width:1320px;margin:0 auto;padding:24px 28px 40px}
+h1{font-size:24px;margin:0}h2{font-size:18px;margin:32px 0 4px}
+.sub,.note,footer{color:#475569}.note{margin:0 0 12px;font-size:13px}
+.cards{display:grid;grid-template-columns:repeat(4,1fr);gap:12px;margin-top:16px}
+.card{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:12px 16px}
+.card .label{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#64748b}
+.card .big{font-size:20px;font-weight:600;margin:2px 0}
+.bad{color:#b91c1c}.good{color:#15803d}
+.alert,.ok{margin-top:12px;border-radius:8px;padding:10px 16px}
+.alert{background:#fef2f2;border:1px solid #fecaca}.ok{background:#f0fdf4;border:1px solid #bbf7d0}
+.alert ul{margin:4px 0;padding-left:20px}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(290px,1fr));gap:10px}
+.flow{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start}
+figure{margin:0;background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:6px}
+figure.breached{border:2px solid #dc2626}figure img{max-width:100%;height:auto;display:block}
+.grid figure img{width:100%}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
+th,td{padding:5px 10px;border-bottom:1px solid #e2e8f0;text-align:left}
+th{background:#e2e8f0}.num{text-align:right;font-variant-numeric:tabular-nums}
+tr.breached td{background:#fee2e2}.tag{font-weight:600;font-size:12px}
+footer{margin-top:28px;font-size:12px}
+"""
+KINDS = {FEATURE_DRIFT: "feature drift", PREDICTION_DRIFT: "prediction drift", PERFORMANCE: "performance"}
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One image of the page: what it is about (a column or metric), its PNG ``data:`` URI, its alt text, whether
+    it shows a breach and its natural width in CSS pixels."""
+
+    name: str
+    uri: str
+    alt: str
+    breached: bool
+    width: int
+
+
+def render(pipeline: str, champion: str, latest: list[Measure], drift: list[Chart], distributions: list[Chart],
+           performance: list[Chart]) -> str:
+    """The whole page for the measures ``latest`` of one run date (at least one) and the charts built for them."""
+    first = latest[0]
+    day = first.run_date
+    return "".join([
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_e(pipeline)} monitoring {day}</title>",
+        f"<style>{CSS}</style></head><body><main>",
+        f"<h1>{_e(pipeline)}: model monitoring</h1>",
+        _summary(champion, latest), _breaches(latest),
+        _section("Drift per feature", "PSI against the training reference per run date. Each chart has its own linear "
+                 "y axis from 0; dashed red line: the column's threshold; red points and frames: breaches; grey: no "
+                 "threshold (recorded only).", "drift", "grid", drift),
+        _section("Breached features: training reference vs this batch", "Share of rows per bin on the last run date "
+                 f"({day}); bins empty in both are left out.", "distributions", "flow", distributions,
+                 empty=f"No feature breached its threshold on {day}."),
+        _section("Performance on outcomes known so far", "Training's metrics per flight date once its labels landed, "
+                 "each on its own axes; dashed red line: a floor.", "performance", "grid", performance,
+                 empty="No labelled outcome yet."),
+        f"<h2>All measures of {day}</h2>", _table(latest),
+        f"<footer>Written by the monitor job (run {_e(first.job_run_id)}) at {first.computed_at:%Y-%m-%d %H:%M} UTC.",
+        "</footer></main></body></html>",
+    ])
+
+
+def _summary(champion: str, latest: list[Measure]) -> str:
+    drift = [m for m in latest if m.kind in (FEATURE_DRIFT, PREDICTION_DRIFT)]
+    breached = [m for m in latest if m.breached]
+    checked = sum(m.threshold is not None for m in latest)
+    labelled = next((m for m in latest if m.metric == LABELLED_ROWS), None)
+    scored = next((f"{m.model_name} v{m.model_version}" for m in drift if m.model_name), "n/a")
+    cards = [
+        ("Champion", _e(champion), f"this batch scored by {_e(scored)}", ""),
+        ("Last run date", str(latest[0].run_date), f"computed {latest[0].computed_at:%Y-%m-%d %H:%M} UTC", ""),
+        ("Breaches", f"<span id='breach-count'>{len(breached)}</span>", f"of {checked} thresholds checked",
+         "bad" if breached else "good"),
+        ("Monitored", f"{sum(m.kind == FEATURE_DRIFT for m in drift)} features"
+         + (" + prediction" if any(m.kind == PREDICTION_DRIFT for m in drift) else ""),
+         f"performance on {labelled.evaluated_date}: {labelled.rows:,} labelled rows" if labelled else "", ""),
+    ]
+    return "<section class='cards' id='summary'>" + "".join(
+        f"<div class='card'><div class='label'>{label}</div><div class='big {cls}'>{big}</div>"
+        f"<div class='sub'>{sub}</div></div>" for label, big, sub, cls in cards) + "</section>"
+
+
+def _breaches(latest: list[Measure]) -> str:
+    breached = [m for m in latest if m.breached]
+    if not breached:
+        return "<section class='ok' id='breaches'>No threshold breached.</section>"
+    items = "".join(f"<li data-name='{_e(_name(m))}'><b>{_e(_name(m))}</b> ({KINDS.get(m.kind, m.kind)}): "
+                    f"{_e(_comparison(m))}</li>" for m in breached)
+    return f"<section class='alert' id='breaches'><b>{len(breached)} breach(es):</b><ul>{items}</ul></section>"
+
+
+def _section(title: str, note: str, section_id: str, layout: str, charts: list[Chart], empty: str = "") -> str:
+    figures = "".join(f"<figure class='{'breached' if c.breached else ''}' data-name='{_e(c.name)}'>"
+                      f"<img alt='{_e(c.alt)}' width='{c.width}' src='{c.uri}'></figure>" for c in charts)
+    body = f"<div class='{layout}'>{figures}</div>" if charts else f"<p class='note'>{_e(empty)}</p>"
+    return f"<section id='{section_id}'><h2>{_e(title)}</h2><p class='note'>{_e(note)}</p>{body}</section>"
+
+
+def _table(latest: list[Measure]) -> str:
+    head = "".join(f"<th class='{cls}'>{h}</th>" for h, cls in (
+        ("kind", ""), ("column / metric", ""), ("value", "num"), ("threshold", "num"), ("rows", "num"),
+        ("evaluated date", ""), ("status", "")))
+    rows = []
+    for m in sorted(latest, key=lambda m: not m.breached):  # breaches first, then the job's order
+        cells = [f"<td>{KINDS.get(m.kind, m.kind)}</td>", f"<td>{_e(_name(m))}</td>",
+                 f"<td class='num'>{_value(m)}</td>",
+                 f"<td class='num'>{'none' if m.threshold is None else f'{m.threshold:g}'}</td>",
+                 f"<td class='num'>{m.rows:,}</td>", f"<td>{m.evaluated_date}</td>",
+                 f"<td class='tag {'bad' if m.breached else 'good'}'>{'BREACH' if m.breached else 'ok'}</td>"]
+        rows.append(f"<tr class='{'breached' if m.breached else ''}'>{''.join(cells)}</tr>")
+    return f"<table id='measures'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _name(m: Measure) -> str:
+    return m.feature if m.kind != PERFORMANCE and m.feature else m.metric
+
+
+def _value(m: Measure) -> str:
+    if m.value is None:
+        return "n/a"
+    return f"{m.value:,.0f}" if m.metric == LABELLED_ROWS else f"{m.value:.4f}"
+
+
+def _comparison(m: Measure) -> str:
+    """A breach as ``PSI 0.3120 > 0.2`` or ``auc_roc 0.5855 < 0.6 (outcomes of 2013-01-16)``."""
+    assert m.value is not None and m.threshold is not None  # a breach has both
+    label = "PSI" if m.metric == "psi" else m.metric
+    sign = "<" if m.value < m.threshold else ">"
+    when = f" (outcomes of {m.evaluated_date})" if m.kind == PERFORMANCE else ""
+    return f"{label} {_value(m)} {sign} {m.threshold:g}{when}"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
