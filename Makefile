@@ -8,6 +8,7 @@ AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
 DEMO_START ?= 2013-01-01
 DEMO_END ?= 2013-01-17
+SCREENSHOT := $(PY) scripts/screenshot_report.py  # make report-screenshot
 export PYSPARK_PYTHON := $(abspath $(PY))
 # make dist: the wheel, the packed environment for executors and the spark-submit entry points (README, "Running
 # elsewhere"). The environment is a venv of the wheel and its dependencies at the versions .venv holds, packed with
@@ -19,7 +20,7 @@ DIST_ENV := .dist-env
 DIST_ENV_STAMP := $(DIST_ENV)/.installed
 PACKAGE_FILES := $(shell find lib/modelscale conf -type f ! -path '*/__pycache__/*') pyproject.toml
 
-.PHONY: setup java delta-jars pushgateway demo test bench clean dist test-cluster
+.PHONY: setup java delta-jars pushgateway demo report-screenshot test bench clean dist test-cluster
 
 setup: java $(STAMP) delta-jars pushgateway $(AIRFLOW_STAMP)
 
@@ -55,9 +56,15 @@ $(AIRFLOW_STAMP): pyproject.toml
 
 demo: java $(STAMP) delta-jars  # the demo needs no Airflow environment
 	$(VENV)/bin/modelscale demo-data --start $(DEMO_START) --end $(DEMO_END)
-	@# show the tables whatever happened, then exit with the pipeline's status
+	@# show the tables and screenshot the report whatever happened, then exit with the pipeline's status
 	$(VENV)/bin/modelscale run pipeline --start $(DEMO_START) --end $(DEMO_END); status=$$?; \
-	  $(VENV)/bin/modelscale tables; exit $$status
+	  $(VENV)/bin/modelscale tables; $(SCREENSHOT); exit $$status
+
+# <report dir>/screenshot.png of each monitoring report, drawn by headless Chromium (scripts/screenshot_report.py).
+# Chromium is not part of make setup (a browser and its libraries, hundreds of MB, from the system's packages):
+# without it this prints why it was skipped and succeeds.
+report-screenshot: $(STAMP)
+	@$(SCREENSHOT)
 
 test: setup
 	$(VENV)/bin/pytest -q -m "not artifacts"
