@@ -1,21 +1,29 @@
 """Score and monitor jobs on four real days: partition replacement, lineage, errors before any write,
-performance join, and a drift breach on deliberately shifted data."""
+performance join, a drift breach on deliberately shifted data and the report drawn from it."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow.spark
+import numpy as np
 import pytest
+from mlflow import MlflowClient
+from PIL import Image
 from pyspark.sql import functions as F
 from scoring.conftest import DAYS, END
 from training.conftest import Slice
 
 from modelscale.context import JobContext, JobResult
 from modelscale.errors import SchemaMismatchError
+from modelscale.monitoring.charts import metric_chart, psi_chart
 from modelscale.monitoring.job import run as monitor
 from modelscale.monitoring.measures import LABELLED_ROWS
+from modelscale.monitoring.report import history
 from modelscale.scoring.job import run as score
 from modelscale.scoring.model import ModelNotFoundError
 from modelscale.tracking.setup import dfs_tmpdir
@@ -23,6 +31,7 @@ from modelscale.training.evaluation import evaluate
 
 Scored = tuple[Slice, JobResult]
 PREDICTIONS = "predictions"
+SCREENSHOT = Path(__file__).parents[2] / "scripts" / "screenshot_report.py"
 
 
 def ctx_for(s: Slice, days: list[dt.date], run_id: str = "t", **updates: object) -> JobContext:
@@ -138,24 +147,86 @@ def test_monitor_records_drift_and_performance_of_known_outcomes(scored: Scored,
     assert s.lakehouse.read("monitoring").where(F.col("run_date") == END).count() == again.summary["rows_written"]
 
 
-def test_shifted_data_breaches_drift_and_requests_a_retraining(scored: Scored, first_score: JobResult,
-                                                                tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def shifted(scored: Scored, first_score: JobResult, tmp_path_factory: pytest.TempPathFactory) -> JobResult:
+    """Jan 3 as it is and END with distance and carrier shifted, scored and monitored into their own tables (two
+    run dates: the report's charts have a history), the report in its own folder."""
     s, _ = scored
-    shifted = (s.lakehouse.read("features", where=f"flight_date = '{END}'")
-               .withColumn("distance", F.col("distance") * 4 + 3000).withColumn("carrier", F.lit("ZZ")))
+    is_end = F.col("flight_date") == END
+    shifted = (s.lakehouse.read("features", where=f"flight_date >= '{DAYS[2]}'")
+               .withColumn("distance", F.when(is_end, F.col("distance") * 4 + 3000).otherwise(F.col("distance")))
+               .withColumn("carrier", F.when(is_end, F.lit("ZZ")).otherwise(F.col("carrier"))))
     s.lakehouse.overwrite("features_shifted", shifted)
     sections = {"features": {"table": "features_shifted"}, "scoring": {"table": "predictions_shifted"},
-                "monitoring": {"table": "monitoring_shifted", "report_dir": str(tmp_path / "report"),
+                "monitoring": {"table": "monitoring_shifted", "report_dir": str(tmp_path_factory.mktemp("report")),
                                "retrain_on_breach": True, "thresholds": {}, "performance_floors": [],
                                "psi_threshold": 0.2}}
-    score(ctx_for(s, [END], "score-shifted", **sections))
-    result = monitor(ctx_for(s, [END], "monitor-shifted", **sections))
+    score(ctx_for(s, DAYS[2:], "score-shifted", **sections))
+    return monitor(ctx_for(s, DAYS[2:], "monitor-shifted", **sections))
 
+
+def test_shifted_data_breaches_drift_and_requests_a_retraining(scored: Scored, shifted: JobResult) -> None:
+    s, _ = scored
+    result = shifted
     assert not result.ok and result.summary["retrain_requested"] is True
     psi = result.summary["psi"]
     assert psi["distance"] > 5 and psi["carrier"] > 5 and psi["origin"] < 0.2
     assert "feature_drift distance psi=" in result.message and "feature_drift carrier psi=" in result.message
-    assert "feature_drift origin" not in result.message
-    assert (tmp_path / "report" / "index.html").is_file() and (tmp_path / "report" / "drift.png").is_file()
+    assert f"{END} feature_drift origin" not in result.message
     recorded = {r["feature"] for r in s.lakehouse.read("monitoring_shifted").where("breached").collect()}
     assert {"distance", "carrier"} <= recorded
+
+
+def test_report_shows_the_monitoring_table(scored: Scored, shifted: JobResult) -> None:
+    """The page's summary is the table's rows of the last run date; one PSI chart per monitored column, a
+    distribution chart for each breached one only; every image inline; the page logged to MLflow."""
+    s, _ = scored
+    page = Path(shifted.summary["report"]).read_text(encoding="utf-8")
+    rows = s.lakehouse.read("monitoring_shifted").where(F.col("run_date") == END).collect()
+    drift = [r for r in rows if r["kind"] != "performance"]
+    sections = dict(re.findall(r"<section[^>]* id='(\w+)'>(.*?)</section>", page, re.DOTALL))
+
+    assert re.search(r"id='breach-count'>(\d+)<", page)[1] == str(sum(r["breached"] for r in rows)) != "0"
+    assert sorted(re.findall(r"<li data-name='([^']+)'", sections["breaches"])) == \
+        sorted(r["feature"] or r["metric"] for r in rows if r["breached"])
+    labelled = next(r["value"] for r in rows if r["metric"] == LABELLED_ROWS)
+    assert f"{sum(r['kind'] == 'feature_drift' for r in rows)} features + prediction" in sections["summary"]
+    assert f"{labelled:,.0f} labelled rows" in sections["summary"] and f">{END}<" in sections["summary"]
+    assert "flights_delay v1 (@champion)" in sections["summary"]
+
+    def charted(section: str) -> list[str]:
+        return re.findall(r"<figure[^>]* data-name='([^']+)'>", sections[section])
+
+    assert sorted(charted("drift")) == sorted(r["feature"] for r in drift)
+    breached = {r["feature"] for r in drift if r["breached"]}
+    assert {"distance", "carrier"} <= breached and "origin" not in breached
+    assert sorted(charted("distributions")) == sorted(breached)
+    assert LABELLED_ROWS in charted("performance") and "auc_roc" in charted("performance")
+    assert {src[:22] for src in re.findall(r"(?:src|href)='([^']*)'", page)} == {"data:image/png;base64,"}
+    run_id = shifted.summary["report_run_id"]
+    assert [a.path for a in MlflowClient().list_artifacts(run_id, "report")] == ["report/index.html"]
+
+
+def test_report_charts_label_each_date_once(scored: Scored, shifted: JobResult) -> None:
+    """The charts of the real history: the x axis labels each run date (flight date) once, readable."""
+    s, _ = scored
+    hist = history(s.lakehouse, "monitoring_shifted", END)
+    drift = hist[hist["feature"] == "distance"]
+    perf = hist[hist["metric"] == LABELLED_ROWS]
+    figures = [psi_chart("distance", drift, 0.2, sorted(set(drift["evaluated_date"]))),
+               metric_chart(LABELLED_ROWS, perf, [], sorted(set(perf["evaluated_date"])), count=True)]
+    labels = [[t.get_text() for t in fig.axes[0].get_xticklabels()] for fig in figures]
+    assert labels == [["Jan 3", "Jan 4"], ["Jan 2", "Jan 3"]]
+
+
+def test_report_screenshot_in_chromium(shifted: JobResult) -> None:
+    """scripts/screenshot_report.py draws the real report in headless Chromium: a tall, wide, non-blank PNG."""
+    folder = Path(shifted.summary["report"]).parent
+    out = subprocess.run([sys.executable, str(SCREENSHOT), str(folder)], capture_output=True, text=True, timeout=300,
+                         check=True).stdout
+    if "skipped" in out:
+        pytest.skip(out.strip())
+    with Image.open(folder / "screenshot.png") as image:
+        pixels = np.asarray(image.convert("L"), dtype=float)
+    assert pixels.shape[1] == 1400 and 1500 < pixels.shape[0] < 8000
+    assert pixels.std() > 20 and (pixels < 128).mean() > 0.01  # charts and text, not a blank page
