@@ -17,7 +17,7 @@ body{margin:0;background:#f1f5f9;color:#0f172a;font:14px/1.45 system-ui,-apple-s
 main{max-width:1320px;margin:0 auto;padding:24px 28px 40px}
 h1{font-size:24px;margin:0}h2{font-size:18px;margin:32px 0 4px}
 .sub,.note,footer{color:#475569}.note{margin:0 0 12px;font-size:13px}
-.cards{display:grid;grid-template-columns:repeat(4,1fr);gap:12px;margin-top:16px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(230px,1fr));gap:12px;margin-top:16px}
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:12px 16px}
 .card .label{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#64748b}
 .card .big{font-size:20px;font-weight:600;margin:2px 0}
