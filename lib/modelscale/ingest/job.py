@@ -97,7 +97,8 @@ def plan_sources(ctx: JobContext) -> list[SourcePlan]:
     """Find each source's files for the run dates and keep those not ingested before."""
     found: dict[str, list[LandingFile]] = {}
     for name, source in ctx.pipeline.sources.items():
-        found[name] = find_files(ctx.settings.storage.landing, name, source, ctx.run_dates)
+        found[name] = find_files(ctx.settings.storage.landing, name, source, ctx.run_dates,
+                                 ctx.pipeline.schedule.cadence)
     known = ingest_log.known_checksums(ctx.lakehouse, [f.rel_path for files in found.values() for f in files])
     return [_plan(ctx, name, ctx.pipeline.sources[name], files, known) for name, files in found.items()]
 

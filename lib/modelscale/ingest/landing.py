@@ -1,8 +1,9 @@
 """Find a source's landing files for the run dates and fingerprint them.
 
-A landing file carries its date in its name (``flights_2013-01-05.csv``). For the run dates
-``D1..Dn`` an incremental source picks the files dated ``D1..Dn``; a snapshot source picks its
-latest snapshot dated on or before ``Dn``. Each picked file is read once on the driver to check it
+A landing file carries its date in its name (``flights_2013-01-05.csv``) and belongs to the run date of the
+pipeline's cadence that holds it (itself, or for a monthly pipeline the first of its month: `modelscale.cadence`).
+For the run dates ``D1..Dn`` an incremental source picks the files of ``D1..Dn``; a snapshot source picks its
+latest snapshot of a run date on or before ``Dn``. Each picked file is read once on the driver to check it
 (readable, not empty, valid UTF-8 for text formats), take its SHA-256, its header line and, for a text
 format, the number of records it holds: counted apart from Spark's parse, so the ingest can prove
 that every record landed in bronze or the quarantine. A CSV record is an RFC 4180 record: a quoted
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 
+from modelscale.cadence import Cadence, period_start
 from modelscale.config.models import SourceConfig
 from modelscale.errors import ConfigError, InputDataError
 
@@ -174,16 +176,17 @@ def _atom(char: str) -> str:
 
 
 def find_files(
-    landing_root: str | Path, name: str, source: SourceConfig, run_dates: list[dt.date]
+    landing_root: str | Path, name: str, source: SourceConfig, run_dates: list[dt.date], cadence: Cadence = "daily"
 ) -> list[LandingFile]:
-    """The files of source ``name`` for ``run_dates``, inspected, in date order."""
+    """The files of source ``name`` for ``run_dates`` (of ``cadence``), inspected, in date order; each file's
+    ``file_date`` is the run date it belongs to."""
     folder = Path(landing_root) / source.path
     if not folder.is_dir():
         raise InputDataError(
             f"source {name!r}: landing folder {folder} does not exist "
             f"(expected files matching {source.pattern!r} there)"
         )
-    dated = sorted((_file_date(p), p) for p in folder.iterdir()
+    dated = sorted((period_start(_file_date(p), cadence), p) for p in folder.iterdir()
                    if p.is_file() and not p.name.startswith(".") and fnmatch.fnmatch(p.name, source.pattern))
     if source.snapshot:
         upto = [(d, p) for d, p in dated if d <= max(run_dates)]
