@@ -68,7 +68,8 @@ def test_a_monthly_landing_file_belongs_to_its_month(home: Path, tmp_path: Path)
     for name in ("txhousing_2000-02-01.csv", "txhousing_2000-03-31.csv"):  # month-end names belong to the month
         (folder / name).write_text("city,year,month\nAbilene,2000,2\n")
     found = find_files(tmp_path, "txhousing", source, [d(2000, 3, 1), d(2000, 4, 1)], "monthly")
-    assert [(f.rel_path, f.file_date) for f in found] == [("txhousing/txhousing_2000-03-31.csv", d(2000, 3, 1))]
+    assert [(f.rel_path, f.file_date, f.run_date) for f in found] == [
+        ("txhousing/txhousing_2000-03-31.csv", d(2000, 3, 31), d(2000, 3, 1))]
     assert find_files(tmp_path, "txhousing", source, [d(2000, 3, 1)]) == []  # daily: the 31st is not the 1st
 
 

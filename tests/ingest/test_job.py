@@ -10,6 +10,7 @@ from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
+from modelscale.config.models import ScheduleConfig
 from modelscale.delta import Lakehouse
 from modelscale.errors import ConservationError, InputDataError
 from modelscale.ingest import job
@@ -200,3 +201,21 @@ def test_rerun_after_a_crash_converges_to_one_clean_run(spark: SparkSession, hom
     assert lakehouse.read("events_bronze_quarantine").count() == 1
     assert lakehouse.read("events").count() == 2
     assert lakehouse.read("ingest_log").count() == 2
+
+
+def test_a_monthly_source_expects_one_file_per_month(home: Path, run_ingest: Runner, lakehouse: Lakehouse) -> None:
+    """With ``schedule.cadence: monthly`` the run dates are months: a file named for any day of a month belongs to
+    it (its rows keep the date of its name as their batch date), and a month without a file is the one missing
+    date."""
+    cfg = events_config()
+    assert cfg.pipeline is not None
+    schedule = ScheduleConfig(cadence="monthly", start_date=D1)
+    monthly = cfg.model_copy(update={"pipeline": cfg.pipeline.model_copy(update={"schedule": schedule})})
+    write_events(home, D1, "1,a,1.0")
+    write_events(home, dt.date(2013, 3, 31), "2,b,2.0")
+    months = [dt.date(2013, 1, 1), dt.date(2013, 2, 1), dt.date(2013, 3, 1)]
+    events = run_ingest(months, monthly).summary["sources"]["events"]
+    assert (events["files_ingested"], events["missing_dates"]) == (2, ["2013-02-01"])
+    batches = lakehouse.read("events_bronze").select("id", "_batch_date").collect()
+    assert sorted((r["id"], r["_batch_date"]) for r in batches) == [(1, months[0]), (2, dt.date(2013, 3, 31))]
+    assert run_ingest(months, monthly).summary["sources"]["events"]["files_already_ingested"] == 2

@@ -112,7 +112,7 @@ def _plan(ctx: JobContext, name: str, source: SourceConfig, files: list[LandingF
                     "Land the correction as a new file to apply it.", name, path)
     for f in new:
         file_columns(name, source, f)
-    dates = {f.file_date for f in files}
+    dates = {f.run_date for f in files}
     missing = [] if source.snapshot else [d for d in ctx.run_dates if d not in dates]
     if missing:
         log.warning("source %s: no landing file for %s", name, ", ".join(map(str, missing)))

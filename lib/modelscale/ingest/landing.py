@@ -34,11 +34,13 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # where Spark's text reader ends a line
 
 @dataclass(frozen=True)
 class LandingFile:
-    """One landing file: where it is, the date it belongs to and its fingerprint."""
+    """One landing file: where it is, the date in its name, the run date it belongs to (that date, or for a monthly
+    pipeline the first of its month) and its fingerprint."""
 
     path: Path
     rel_path: str
     file_date: dt.date
+    run_date: dt.date
     size: int
     mtime: dt.datetime
     checksum: str
@@ -178,27 +180,26 @@ def _atom(char: str) -> str:
 def find_files(
     landing_root: str | Path, name: str, source: SourceConfig, run_dates: list[dt.date], cadence: Cadence = "daily"
 ) -> list[LandingFile]:
-    """The files of source ``name`` for ``run_dates`` (of ``cadence``), inspected, in date order; each file's
-    ``file_date`` is the run date it belongs to."""
+    """The files of source ``name`` for ``run_dates`` (of ``cadence``), inspected, in date order."""
     folder = Path(landing_root) / source.path
     if not folder.is_dir():
         raise InputDataError(
             f"source {name!r}: landing folder {folder} does not exist "
             f"(expected files matching {source.pattern!r} there)"
         )
-    dated = sorted((period_start(_file_date(p), cadence), p) for p in folder.iterdir()
+    dated = sorted((_file_date(p), p) for p in folder.iterdir()
                    if p.is_file() and not p.name.startswith(".") and fnmatch.fnmatch(p.name, source.pattern))
+    owned = [(period_start(d, cadence), d, p) for d, p in dated]  # (run date, file date, path)
     if source.snapshot:
-        upto = [(d, p) for d, p in dated if d <= max(run_dates)]
-        picked = upto[-1:]
+        picked = [f for f in owned if f[0] <= max(run_dates)][-1:]
     else:
         wanted = set(run_dates)
-        picked = [(d, p) for d, p in dated if d in wanted]
+        picked = [f for f in owned if f[0] in wanted]
     try:
         quoting = Quoting.of(source)
     except ValueError as exc:
         raise ConfigError(f"sources.{name}.options: {exc}") from None
-    return [_inspect(p, d, Path(landing_root), source, quoting) for d, p in picked]
+    return [_inspect(p, d, r, Path(landing_root), source, quoting) for r, d, p in picked]
 
 
 def _file_date(path: Path) -> dt.date:
@@ -213,7 +214,8 @@ def _no_date(path: Path) -> dt.date:
     raise InputDataError(f"landing file {path}: its name carries no valid date YYYY-MM-DD, so no run date owns it")
 
 
-def _inspect(path: Path, file_date: dt.date, root: Path, source: SourceConfig, quoting: Quoting | None) -> LandingFile:
+def _inspect(path: Path, file_date: dt.date, run_date: dt.date, root: Path, source: SourceConfig,
+             quoting: Quoting | None) -> LandingFile:
     """Read the file once: checksum, emptiness, UTF-8 validity, header line and records."""
     text = source.format in ("csv", "json")
     digest = hashlib.sha256()
@@ -247,6 +249,7 @@ def _inspect(path: Path, file_date: dt.date, root: Path, source: SourceConfig, q
         path=path,
         rel_path=path.relative_to(root).as_posix(),
         file_date=file_date,
+        run_date=run_date,
         size=stat.st_size,
         mtime=dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC),
         checksum=digest.hexdigest(),
