@@ -72,7 +72,9 @@ def check_months(ctx: JobContext, results: list[JobResult], scored: list[dt.date
     expected = dataset_rows(months).groupby("period").size().to_dict()
     assert set(expected) == set(months) and sum(expected.values()) == len(dataset_rows(months))
 
-    # ingest: one file per month, no row lost (read = accepted + quarantined), every row in silver
+    # ingest: one file per month and none missing, no row lost (read = accepted + quarantined), every row in silver
+    ingests = [r.summary["sources"] for r in results if r.job == "ingest"]
+    assert all(not source["missing_dates"] for sources in ingests for source in sources.values())
     log = lh.read("ingest_log").select("batch_date", "rows_read", "rows_accepted", "rows_quarantined").collect()
     assert sorted(r["batch_date"] for r in log) == months
     assert all(r["rows_read"] == r["rows_accepted"] + r["rows_quarantined"] for r in log)

@@ -16,6 +16,7 @@ import yaml
 from homes import REPO
 
 from modelscale.cadence import run_dates_between
+from modelscale.cli import main
 from modelscale.config import load_config
 from modelscale.config.models import ScheduleConfig
 from modelscale.errors import ConfigError, InputDataError
@@ -85,6 +86,13 @@ def test_txhousing_lands_one_file_per_month_with_every_city(tmp_path: Path) -> N
     with pytest.raises(InputDataError, match=r"no demo data writes the landing folder\(s\) loans .* txhousing: "
                                              r"txhousing"):
         demo_for(["loans"])
+
+
+def test_demo_data_lands_the_files_of_the_pipeline_it_is_given(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo-data", "--pipeline", "txhousing", "--start", "2015-06-01"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"files": 2, "written": 2, "unchanged": 0}  # to the data's last
+    assert sorted(p.name for p in (home / "landing" / "txhousing").iterdir()) == [
+        "txhousing_2015-06-01.csv", "txhousing_2015-07-01.csv"]
 
 
 def test_a_shared_table_named_like_its_pipeline_is_refused(home: Path, tmp_path: Path) -> None:
