@@ -127,7 +127,14 @@ def test_the_dag_of_a_monthly_pipeline_runs_monthly(tmp_path: Path) -> None:
     script = ("import json, runpy; dags = runpy.run_path('airflow_dags/modelscale_dags.py'); "
               "print(json.dumps({k: str(v.schedule) for k, v in dags.items() if k.startswith('modelscale__')}))")
     out = subprocess.run([str(REPO / ".venv-airflow" / "bin" / "python"), "-c", script], cwd=REPO, env=env,
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, check=False)
     assert out.returncode == 0, out.stderr[-4000:]
     schedules = json.loads(out.stdout.splitlines()[-1])
     assert schedules["modelscale__txhousing"] == "@monthly" and schedules["modelscale__flights_delay"] == "@daily"
+
+
+def test_a_run_date_off_the_cadence_exits_2_before_any_spark_work(home: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "ingest", "--pipeline", "txhousing", "--run-date", "2000-03-15"]) == 2
+    assert "--run-date: 2000-03-15 is not a run date of a monthly pipeline" in capsys.readouterr().err
+    assert not (home / "lakehouse").exists()

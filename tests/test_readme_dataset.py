@@ -26,7 +26,7 @@ def readme_example() -> tuple[str, str]:
     follows the marker in README.md."""
     text = (REPO / "README.md").read_text()
     assert text.count(MARKER) == 1, "README.md: the example's marker comment is missing or repeated"
-    block = re.search(r"```yaml\n(.*?)```", text[text.index(MARKER):], re.S)
+    block = re.search(r"```yaml\n(.*?)```", text[text.index(MARKER):], re.DOTALL)
     assert block is not None, "README.md: no ```yaml block after the example's marker"
     name = re.match(r"# conf/pipelines/(\w+)\.yaml", block.group(1))
     assert name is not None, "README.md: the example's first line names conf/pipelines/<name>.yaml"

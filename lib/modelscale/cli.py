@@ -221,9 +221,8 @@ def _default_pipeline(env: str) -> str | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from modelscale.runner import build_context, is_alert, run_dates, run_job, run_pipeline, run_when_due
-
     from modelscale.config import load_config
+    from modelscale.runner import build_context, is_alert, run_dates, run_job, run_pipeline, run_when_due
 
     pipeline = args.pipeline or _default_pipeline(args.env)
     config = load_config(args.env, pipeline)
