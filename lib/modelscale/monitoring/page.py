@@ -67,7 +67,7 @@ def render(pipeline: str, champion: str, latest: list[Measure], drift: list[Char
         _section("Breached features: training reference vs this batch", "Share of rows per bin on the last run date "
                  f"({day}); bins empty in both are left out.", "distributions", "flow", distributions,
                  empty=f"No feature breached its threshold on {day}."),
-        _section("Performance on outcomes known so far", "Training's metrics per flight date once its labels landed, "
+        _section("Performance on outcomes known so far", "Training's metrics per date once its labels landed, "
                  "each on its own axes; dashed red line: a floor.", "performance", "grid", performance,
                  empty="No labelled outcome yet."),
         f"<h2>All measures of {day}</h2>", _table(latest),

@@ -98,7 +98,7 @@ def performance_charts(data: ReportInput) -> list[Chart]:
         if points["value"].notna().any():
             bounds = sorted({m.threshold for m in latest if m.metric == metric and m.threshold is not None})
             charts.append(_chart(metric, metric_chart(metric, points, bounds, dates, count=metric == LABELLED_ROWS),
-                                 f"{metric} per flight date", any(m.breached for m in latest if m.metric == metric)))
+                                 f"{metric} per date", any(m.breached for m in latest if m.metric == metric)))
     return charts
 
 
