@@ -15,7 +15,7 @@ dbutils.widgets.text("conf", "", "Conf directory (empty: packaged)")  # noqa: F8
 dbutils.widgets.dropdown("job", "ingest", ["ingest", "validate", "features", "train", "score", "monitor", "pipeline"],  # noqa: F821
                          "Job")
 dbutils.widgets.text("env", "databricks", "Environment")  # noqa: F821
-dbutils.widgets.text("pipeline", "flights_delay", "Pipeline")  # noqa: F821
+dbutils.widgets.text("pipeline", "", "Pipeline (empty: default_pipeline)")  # noqa: F821
 dbutils.widgets.text("run_date", "", "Run date")  # noqa: F821
 dbutils.widgets.text("start", "", "First run date (backfill)")  # noqa: F821
 dbutils.widgets.text("end", "", "Last run date (backfill)")  # noqa: F821

@@ -125,8 +125,9 @@ def test_a_task_cannot_pass_a_parameter_the_notebook_lacks() -> None:
     with pytest.raises(ModelscaleError, match="unknown notebook parameter.*run_dat"):
         command_line({"job": "train", "run_dat": RUN_DATE})
     assert command_line({"job": "pipeline", "start": "2013-01-01", "end": "2013-01-17"}) == [
-        "run", "pipeline", "--env", "databricks", "--pipeline", "flights_delay",
-        "--start", "2013-01-01", "--end", "2013-01-17"]
+        "run", "pipeline", "--env", "databricks", "--start", "2013-01-01", "--end", "2013-01-17"]  # default_pipeline
+    assert command_line({"job": "train", "pipeline": "txhousing", "run_date": "2000-06-01"}) == [
+        "run", "train", "--env", "databricks", "--pipeline", "txhousing", "--run-date", "2000-06-01"]
 
 
 def test_the_job_notebook_declares_the_widgets_the_tasks_set() -> None:

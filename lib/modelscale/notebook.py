@@ -19,7 +19,7 @@ from modelscale.orchestration import EXIT_NOT_DUE
 WIDGETS: dict[str, str] = {
     "job": "ingest",
     "env": "databricks",
-    "pipeline": "flights_delay",
+    "pipeline": "",
     "run_date": "",
     "start": "",
     "end": "",
@@ -27,7 +27,8 @@ WIDGETS: dict[str, str] = {
     "conf": "",
     "wheel": "",
 }
-"""The run_job notebook's widgets and their defaults: ``run_date`` or ``start`` and ``end``; ``conf`` is a conf
+"""The run_job notebook's widgets and their defaults: ``pipeline`` (empty: the config's ``default_pipeline``),
+``run_date`` or ``start`` and ``end``; ``conf`` is a conf
 directory (``MODELSCALE_CONF``; empty: the wheel's packaged conf); ``wheel`` the wheel the notebook installs."""
 
 
@@ -41,7 +42,7 @@ def command_line(widgets: Mapping[str, str]) -> list[str]:
     if unknown:
         raise ModelscaleError(f"unknown notebook parameter(s) {', '.join(unknown)}; known: {', '.join(WIDGETS)}")
     w = {**WIDGETS, **widgets}
-    argv = ["run", w["job"], "--env", w["env"], "--pipeline", w["pipeline"]]
+    argv = ["run", w["job"], "--env", w["env"], *(["--pipeline", w["pipeline"]] if w["pipeline"] else [])]
     if w["run_date"]:
         argv += ["--run-date", w["run_date"]]
     argv += [arg for name in ("start", "end") if w[name] for arg in (f"--{name}", w[name])]
