@@ -79,7 +79,8 @@ def test_when_due_skips_a_job_that_is_not_due_and_exits_99(spark, home: Path, ca
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert lines == [{"job": "score", "ok": True, "skipped": "no model to score with yet", "summary": {}}] * 2
     assert not (home / "lakehouse").exists()
-    client = MlflowClient(f"sqlite:///{home}/mlflow/mlflow.db")
+    store = f"sqlite:///{home}/mlflow/mlflow.db"
+    client = MlflowClient(store, registry_uri=store)  # not the registry an earlier test of this process set
     ops = client.search_runs([client.get_experiment_by_name("modelscale/flights_delay/operations").experiment_id])
     tags = ("modelscale.job", "modelscale.run_date", "modelscale.outcome")
     assert sorted((*(r.data.tags[t] for t in tags), r.info.status) for r in ops) == [

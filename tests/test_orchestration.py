@@ -227,7 +227,8 @@ def test_airflow_runs_a_week_with_skips_a_first_training_a_breach_and_its_retrai
     breached = {(m["run_date"], m["metric"]) for m in monitoring if m["breached"]}
     assert {m["run_date"] for m in monitoring} == set(DAY[2:]) and breached == {(DAY[3], "auc_roc"),
                                                                                 (DAY[4], "auc_roc")}
-    client = MlflowClient(f"sqlite:///{home}/mlflow/mlflow.db")
+    store = f"sqlite:///{home}/mlflow/mlflow.db"
+    client = MlflowClient(store, registry_uri=store)  # not the registry an earlier test of this process set
     versions = client.search_model_versions("name = 'flights_delay'")
     assert sorted(client.get_run(v.run_id).data.tags[TRAIN_END_TAG] for v in versions) == [str(DAY[2]), str(DAY[4])]
     ops = client.search_runs([client.get_experiment_by_name("modelscale/flights_delay/operations").experiment_id])

@@ -28,7 +28,8 @@ def derive_columns(df: DataFrame, name: str, source: SourceConfig) -> dict[str, 
 
 def derived(df: DataFrame, name: str, source: SourceConfig) -> DataFrame:
     """``df`` with the source's ``derive`` columns, then its Python hook if it has one."""
-    out = df.withColumns(derive_columns(df, name, source))
+    derive = derive_columns(df, name, source)
+    out = df.withColumns(derive) if derive else df  # Spark Connect refuses an empty withColumns
     return resolve_hook(source.silver_transform)(out, source) if source.silver_transform else out
 
 
