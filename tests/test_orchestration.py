@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -243,7 +244,8 @@ def test_airflow_runs_a_week_with_skips_a_first_training_a_breach_and_its_retrai
     fail_conf = _week_conf(tmp_path / "conf-fail", on_breach="fail")
     failed = airflow("tasks", "test", DAG_ID, "monitor", str(DAY[4]), MODELSCALE_CONF=str(fail_conf))
     out = failed.stdout + failed.stderr
-    assert "job monitor failed" in out and "new_state=failed" in out, out[-4000:]
+    # the task failed: failed, or up_for_retry while schedule.retries leaves it another try
+    assert "job monitor failed" in out and re.search(r"new_state=(failed|up_for_retry)\b", out), out[-4000:]
 
     missing = airflow("tasks", "test", DAG_ID, "ingest", str(DAY[0]), MODELSCALE_SPARK_CONN="no_such_conn")
     out = missing.stdout + missing.stderr
