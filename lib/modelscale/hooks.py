@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 
 def resolve_hook(path: str) -> Callable[..., Any]:
@@ -21,3 +23,12 @@ def resolve_hook(path: str) -> Callable[..., Any]:
     if not callable(fn):
         raise ValueError(f"hook {path!r}: module {module_name!r} has no function {attr!r}")
     return fn
+
+
+def _importable(path: str) -> str:
+    resolve_hook(path)
+    return path
+
+
+HookPath = Annotated[str, AfterValidator(_importable)]
+"""A config value naming a hook: checked to resolve when config loads."""

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from modelscale.config.base import StrictModel
-from modelscale.hooks import resolve_hook
+from modelscale.hooks import HookPath
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -108,14 +108,7 @@ class FeaturesConfig(StrictModel):
     windows: list[WindowConfig] = Field(default_factory=list)
     lookups: list[LookupConfig] = Field(default_factory=list)
     columns: dict[str, str] = Field(default_factory=dict)
-    hook: str | None = None
-
-    @field_validator("hook")
-    @classmethod
-    def _importable(cls, hook: str | None) -> str | None:
-        if hook is not None:
-            resolve_hook(hook)
-        return hook
+    hook: HookPath | None = None
 
     @model_validator(mode="after")
     def _names_unique(self) -> FeaturesConfig:

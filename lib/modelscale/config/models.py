@@ -20,7 +20,7 @@ from modelscale.config.monitoring import MonitoringConfig, ScoringConfig
 from modelscale.config.types import check_type_name
 from modelscale.config.validation import ValidationConfig
 from modelscale.errors import ConfigError
-from modelscale.hooks import resolve_hook
+from modelscale.hooks import HookPath
 from modelscale.secrets import holds_secret
 
 
@@ -193,7 +193,7 @@ class SourceConfig(StrictModel):
     snapshot: bool = False
     allow_schema_evolution: bool = False
     derive: dict[str, str] = Field(default_factory=dict)
-    silver_transform: str | None = None
+    silver_transform: HookPath | None = None
     delete_missing: bool = False
     bronze_table: str
     silver_table: str
@@ -205,13 +205,6 @@ class SourceConfig(StrictModel):
         if not columns:
             raise ValueError("at least one column is required (schemas are explicit, never inferred)")
         return {name: check_type_name(t) for name, t in columns.items()}
-
-    @field_validator("silver_transform")
-    @classmethod
-    def _importable(cls, hook: str | None) -> str | None:
-        if hook is not None:
-            resolve_hook(hook)
-        return hook
 
     @model_validator(mode="after")
     def _keys_are_columns(self) -> SourceConfig:
