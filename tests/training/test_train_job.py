@@ -41,7 +41,7 @@ def test_features_job_is_idempotent_per_date(slice_: Slice) -> None:
     assert len(days) == 8 and sum(r["count"] for r in days) == lake.read("flights").count()
 
 
-def test_first_model_trains_logs_and_becomes_champion(first: JobResult) -> None:
+def test_first_model_trains_logs_and_becomes_champion(slice_: Slice, first: JobResult) -> None:
     s = first.summary
     assert s["rows"]["test"] > 1000 and s["metrics"]["auc_roc"] > 0.6
     assert s["promoted"] and s["version"] == "1"
@@ -55,7 +55,11 @@ def test_first_model_trains_logs_and_becomes_champion(first: JobResult) -> None:
     assert [i.dataset.name for i in inputs] == ["features"] and inputs[0].dataset.source_type == "delta_table"
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "figures")}
     assert {"figures/roc_curve.png", "figures/pr_curve.png", "figures/confusion_matrix.png",
-            "figures/calibration_curve.png", "figures/feature_coefficients.png"} <= artifacts
+            "figures/calibration_curve.png", "figures/feature_importance.png"} <= artifacts
+    weights = mlflow.artifacts.load_dict(f"runs:/{run.info.run_id}/feature_importance.json")
+    model = slice_.config.pipeline.model
+    assert weights["kind"] == "coefficient" and set(weights["by_column"]) == {*model.categorical, *model.numeric}
+    assert {"dep_hour", "origin=JFK", "origin=(other)"} <= set(weights["by_feature"])
     children = mlflow.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'")
     assert len(children) == 2  # the two regParam candidates
 

@@ -20,6 +20,8 @@ from modelscale.config.estimators import ESTIMATORS, estimator_spec
 FEATURES = "features"
 ASSEMBLED = "features_assembled"
 WEIGHT = "class_weight"
+IMPUTED = "__imputed"  # suffix of a numeric column's imputed copy
+ONEHOT = "__onehot"  # suffix of a categorical column's one-hot vector (its slots: <column>__onehot_<level>)
 
 
 def assembled_column(cfg: ModelConfig) -> str:
@@ -32,12 +34,12 @@ def feature_pipeline(cfg: ModelConfig) -> Pipeline:
     stages: list[Any] = []
     inputs: list[str] = []
     if cfg.numeric:
-        imputed = [f"{c}__imputed" for c in cfg.numeric]
+        imputed = [f"{c}{IMPUTED}" for c in cfg.numeric]
         stages.append(Imputer(inputCols=cfg.numeric, outputCols=imputed, strategy="median"))
         inputs += imputed
     if cfg.categorical:
         indexed = [f"{c}__index" for c in cfg.categorical]
-        encoded = [f"{c}__onehot" for c in cfg.categorical]
+        encoded = [f"{c}{ONEHOT}" for c in cfg.categorical]
         stages.append(StringIndexer(inputCols=cfg.categorical, outputCols=indexed, handleInvalid="keep",
                                     stringOrderType="frequencyDesc"))
         stages.append(OneHotEncoder(inputCols=indexed, outputCols=encoded, handleInvalid="keep"))

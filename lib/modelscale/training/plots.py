@@ -13,6 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from modelscale.training.explain import FeatureWeights  # noqa: E402
+
 
 def _save(fig: plt.Figure, path: Path) -> Path:
     fig.tight_layout()
@@ -60,12 +62,24 @@ def confusion_matrix(counts: dict[str, int], threshold: float, path: Path) -> Pa
     return _save(fig, path)
 
 
-def feature_weights(weights: dict[str, float], title: str, path: Path, top: int = 25) -> Path:
-    ranked = sorted(weights.items(), key=lambda kv: abs(kv[1]), reverse=True)[:top][::-1]
-    fig, ax = plt.subplots(figsize=(6, 0.25 * len(ranked) + 1.5))
-    ax.barh([k for k, _ in ranked], [v for _, v in ranked])
-    ax.set(title=title)
-    ax.tick_params(axis="y", labelsize=7)
+def feature_weights(weights: FeatureWeights, path: Path, top: int = 25) -> Path:
+    """Two bar charts: the ``top`` features (one-hot levels apart, signed for coefficients) and every source
+    column (its levels summed)."""
+    by_feature = list(weights.by_feature.items())[:top][::-1]
+    by_column = list(weights.by_column.items())[:top][::-1]
+    rows = max(len(by_feature), len(by_column))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 0.25 * rows + 1.5))
+    left.barh([k for k, _ in by_feature], [v for _, v in by_feature])
+    shown = f" (top {top} of {len(weights.by_feature)})" if len(weights.by_feature) > top else ""
+    left.set(title=f"{weights.kind} by feature{shown}")
+    if weights.kind == "coefficient":  # of the scaled inputs: per standard deviation of each feature
+        left.axvline(0, color="grey", linewidth=0.8)
+        left.set(xlabel="coefficient per standard deviation")
+    right.barh([k for k, _ in by_column], [v for _, v in by_column], color="tab:orange")
+    right.set(title=f"{weights.kind} by column", xlabel="sum of |coefficient|" if weights.kind == "coefficient"
+              else "sum of its features' importances")
+    for ax in (left, right):
+        ax.tick_params(axis="y", labelsize=7)
     return _save(fig, path)
 
 

@@ -21,6 +21,8 @@ from modelscale.training.trainer import TrainOutcome
 
 CONFIG_ARTIFACT = "config/pipeline.json"
 SAMPLE_ROWS = 2000  # bounded sample for the predicted-vs-actual plot
+IMPORTANCE_FIGURE = "feature_importance.png"  # under figures/, for every estimator (importances or coefficients)
+IMPORTANCE_ARTIFACT = "feature_importance.json"  # its numbers: kind, by_feature, by_column
 
 
 def log_config(cfg: PipelineConfig) -> None:
@@ -94,9 +96,9 @@ def _log_figures(outcome: TrainOutcome, label: str, threshold: float, task: str)
             sample = pred.select(label, "prediction").sample(fraction=min(1.0, SAMPLE_ROWS / max(outcome.rows["test"], 1)),
                                                              seed=0).limit(SAMPLE_ROWS).toPandas()
             plots.predicted_vs_actual(sample[label].tolist(), sample["prediction"].tolist(), out / "predicted_vs_actual.png")
-        if outcome.weights:
-            plots.feature_weights(outcome.weights, f"feature {outcome.weight_kind}s", out / f"feature_{outcome.weight_kind}s.png")
-            mlflow.log_dict(outcome.weights, f"feature_{outcome.weight_kind}s.json")
+        if outcome.weights is not None:
+            plots.feature_weights(outcome.weights, out / IMPORTANCE_FIGURE)
+            mlflow.log_dict(outcome.weights.as_dict(), IMPORTANCE_ARTIFACT)
         mlflow.log_artifacts(str(out), "figures")
 
 

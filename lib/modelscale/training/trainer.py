@@ -4,7 +4,7 @@ estimator on their cached output, evaluate on the held-out splits. No MLflow her
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
@@ -16,7 +16,7 @@ from modelscale.errors import ConfigError, InputDataError
 from modelscale.features.columns import require_columns, require_row_key
 from modelscale.logs import get_logger, step
 from modelscale.training.evaluation import DEFAULT_METRIC, check_metric, evaluate, evaluator
-from modelscale.training.explain import feature_weights, slot_names
+from modelscale.training.explain import FeatureWeights, feature_weights, slots
 from modelscale.training.pipeline_builder import (
     FEATURES,
     WEIGHT,
@@ -47,8 +47,7 @@ class TrainOutcome:
     validation_metrics: dict[str, float]
     search: SearchResult
     test_predictions: DataFrame
-    weight_kind: str = "none"
-    weights: dict[str, float] = field(default_factory=dict)
+    weights: FeatureWeights | None = None
 
     def release(self) -> None:
         release(self.test_predictions)
@@ -119,11 +118,10 @@ def train_model(features: DataFrame, cfg: PipelineConfig, end: dt.date, *, table
         val_metrics = evaluate(full.transform(splits.validation), spec.task, model.label, model.threshold) \
             if rows["validation"] else {}
         info.update(rows)
-    names = slot_names(feature_model.transform(splits.train.limit(0)).schema[assembled_column(model)])
-    kind, weights = feature_weights(result.model, names)
+    vector = slots(feature_model.transform(splits.train.limit(0)).schema[assembled_column(model)])
     return TrainOutcome(model=full, window=w, splits=splits, rows=rows, metrics=metrics,
                         validation_metrics=val_metrics, search=result, test_predictions=test_pred,
-                        weight_kind=kind, weights=weights)
+                        weights=feature_weights(result.model, vector))
 
 
 def _stable(df: DataFrame, key: list[str]) -> DataFrame:
