@@ -200,3 +200,19 @@ def test_pipeline_extends_another_and_overrides(home: Path, conf: Path) -> None:
     (conf / "pipelines" / "child.yaml").write_text("extends: child\nbogus: 1\n".replace("child\n", "flights_delay\n", 1))
     with pytest.raises(ConfigError, match=r"child\.yaml: bogus: unknown key"):
         load_config("local", "child", conf)
+
+
+def test_contributions_are_refused_at_load_for_an_estimator_without_them(home: Path, conf: Path) -> None:
+    """Per-row contributions come from xgboost models only: asked of another estimator, load names the file, the
+    key and the estimators that have them."""
+    path = conf / "pipelines" / "flights_delay.yaml"
+    _edit(path, lambda d: d.setdefault("scoring", {}).__setitem__("contributions", True))
+    with pytest.raises(ConfigError) as err:
+        load_config("local", "flights_delay", conf)
+    assert (f"{path}: (top level): scoring.contributions: model.estimator logistic_regression computes no per-row "
+            "contributions (supported: xgboost_classifier, xgboost_regressor)") in str(err.value)
+    _edit(path, lambda d: d["model"].__setitem__("estimator", "gbt_classifier"))
+    with pytest.raises(ConfigError, match=r"model.estimator gbt_classifier computes no per-row contributions"):
+        load_config("local", "flights_delay", conf)
+    _edit(path, lambda d: d["model"].__setitem__("estimator", "xgboost_classifier"))
+    assert load_config("local", "flights_delay", conf).pipeline.scoring.contributions

@@ -90,6 +90,20 @@ def test_an_unchanged_replacement_commits_nothing(spark, lakehouse):
     assert lake.read("t", where="id = 2").first().amount is None
 
 
+def test_a_replacement_lacking_a_column_compares_as_the_nulls_it_writes(spark, lakehouse):
+    """A write without a nullable column of the table gives its rows nulls there: it commits while the table's
+    rows hold a value in that column, and a rerun of it commits nothing."""
+    lake = lakehouse(t=dict(partition_by=["part"]))
+    lake.append("t", sample(spark, range(4), "a").withColumn("note", F.when(F.col("id") == 1, F.lit("x"))))
+    version = lake.version("t")
+    rerun = sample(spark, range(4), "a").withColumn("ts", F.current_timestamp())
+    result = lake.overwrite("t", rerun, replace_where="part = 'a'", skip_unchanged=["ts"])
+    assert result.committed and lake.version("t") == version + 1
+    assert lake.read("t").where("note IS NOT NULL").count() == 0
+    again = lake.overwrite("t", rerun, replace_where="part = 'a'", skip_unchanged=["ts"])
+    assert (again.committed, lake.version("t")) == (False, version + 1)
+
+
 def test_same_rows_tells_nulls_in_different_columns_apart(spark):
     from modelscale.delta.lakehouse import same_rows
 

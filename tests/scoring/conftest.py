@@ -22,7 +22,8 @@ from modelscale.delta import Lakehouse, select_engine
 
 START, END = dt.date(2013, 1, 1), dt.date(2013, 1, 4)
 DAYS = [START + dt.timedelta(days=i) for i in range((END - START).days + 1)]
-EXTRA_TABLES = ["features_broken", "features_shifted", "predictions_shifted", "monitoring_shifted"]
+EXTRA_TABLES = ["features_broken", "features_shifted", "predictions_shifted", "predictions_explained",
+                "monitoring_shifted"]
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +39,8 @@ def scored(spark: SparkSession, home_env) -> tuple[Slice, JobResult]:  # noqa: F
     gold = TableConfig(layer="gold", partition_by=["flight_date"])
     pipeline = pipeline.model_copy(update={
         "training": pipeline.training.model_copy(update={"split": split, "search": search}),
-        "tables": {**pipeline.tables, **{t: gold for t in EXTRA_TABLES[:3]},
-                   EXTRA_TABLES[3]: TableConfig(layer="ops", partition_by=["run_date"])},
+        "tables": {**pipeline.tables, **{t: gold for t in EXTRA_TABLES[:-1]},
+                   EXTRA_TABLES[-1]: TableConfig(layer="ops", partition_by=["run_date"])},
     })
     cfg = cfg.model_copy(update={"pipeline": pipeline})
     lh = Lakehouse(spark, Catalog(cfg.settings, pipeline), select_engine(spark, "delta-rs"))

@@ -19,15 +19,17 @@ from scoring.conftest import DAYS, END
 from training.conftest import Slice
 
 from modelscale.context import JobContext, JobResult
-from modelscale.errors import SchemaMismatchError
+from modelscale.errors import ConfigError, SchemaMismatchError
 from modelscale.monitoring.charts import metric_chart, psi_chart
 from modelscale.monitoring.job import run as monitor
 from modelscale.monitoring.measures import LABELLED_ROWS
 from modelscale.monitoring.report import history
+from modelscale.scoring.contributions import BIAS
 from modelscale.scoring.job import run as score
 from modelscale.scoring.model import ModelNotFoundError
 from modelscale.tracking.setup import dfs_tmpdir
 from modelscale.training.evaluation import evaluate
+from modelscale.training.job import run as train
 
 Scored = tuple[Slice, JobResult]
 PREDICTIONS = "predictions"
@@ -230,3 +232,65 @@ def test_report_screenshot_in_chromium(shifted: JobResult) -> None:
         pixels = np.asarray(image.convert("L"), dtype=float)
     assert pixels.shape[1] == 1400 and 1500 < pixels.shape[0] < 8000
     assert pixels.std() > 20 and (pixels < 128).mean() > 0.01  # charts and text, not a blank page
+
+
+EXPLAINED = "predictions_explained"
+
+
+@pytest.fixture(scope="module")
+def xgboost_trained(scored: Scored) -> JobResult:
+    """A small xgboost classifier trained by the train job on the slice's window, registered as flights_delay_xgb."""
+    s, _ = scored
+    pipeline = s.config.pipeline
+    model = pipeline.model.model_copy(update={
+        "estimator": "xgboost_classifier", "registered_name": "flights_delay_xgb",
+        "params": {"xgboost_classifier": {"n_estimators": 10, "max_depth": 3, "num_workers": 1}}})
+    ctx = s.ctx("train-xgb", pipeline=pipeline.model_copy(update={"model": model}))
+    ctx.run_dates = [END]
+    return train(ctx)
+
+
+def explained(s: Slice, run_id: str, contributions: bool) -> JobContext:
+    """END scored into `EXPLAINED` by version 1 of flights_delay_xgb, with or without contributions."""
+    return ctx_for(s, [END], run_id, model={"registered_name": "flights_delay_xgb"},
+                   scoring={"table": EXPLAINED, "model_version": "1", "contributions": contributions})
+
+
+def test_xgboost_training_run_logs_importances_by_feature(scored: Scored, xgboost_trained: JobResult) -> None:
+    s, _ = scored
+    run_id = xgboost_trained.summary["mlflow_run_id"]
+    assert "figures/feature_importance.png" in {a.path for a in MlflowClient().list_artifacts(run_id, "figures")}
+    weights = mlflow.artifacts.load_dict(f"runs:/{run_id}/feature_importance.json")
+    model = s.config.pipeline.model
+    assert weights["kind"] == "importance" and set(weights["by_column"]) == {*model.categorical, *model.numeric}
+    assert sum(weights["by_feature"].values()) == pytest.approx(1.0) == sum(weights["by_column"].values())
+
+
+def test_contributions_of_a_model_without_them_fail_before_any_write(scored: Scored, first_score: JobResult) -> None:
+    """The champion is a logistic regression: asked for contributions, scoring names the key and the model."""
+    s, _ = scored
+    with pytest.raises(ConfigError, match=r"scoring.contributions: model flights_delay v1 \(@champion\) is a "
+                                          r"LogisticRegressionModel, which computes no per-row contributions"):
+        score(ctx_for(s, [END], scoring={"table": EXPLAINED, "contributions": True}))
+    assert not s.lakehouse.exists(EXPLAINED)
+    assert "contributions" not in s.lakehouse.read(PREDICTIONS).columns  # not opted in: no column
+
+
+def test_contributions_add_up_to_each_rows_log_odds_and_reruns_commit_nothing(scored: Scored,
+                                                                             xgboost_trained: JobResult) -> None:
+    """Opted in, each row's contributions and bias sum to the logit of its probability; a rerun commits nothing;
+    opted out again, the dates' contributions become null (the column stays) and a rerun commits nothing."""
+    s, _ = scored
+    lh = s.lakehouse
+    first = score(explained(s, "explain-1", True))
+    preds = lh.read(EXPLAINED)
+    total = F.aggregate(F.map_values("contributions"), F.lit(0.0), lambda acc, v: acc + v)
+    logit = F.log(F.col("probability") / (1 - F.col("probability")))
+    assert preds.count() == first.summary["rows"] > 0
+    assert preds.where(~F.map_contains_key("contributions", BIAS) | (F.abs(total - logit) > 1e-3)).count() == 0
+    assert score(explained(s, "explain-2", True)).summary["version"] == first.summary["version"]
+
+    off = score(explained(s, "explain-3", False))
+    assert off.summary["version"] == first.summary["version"] + 1
+    assert lh.read(EXPLAINED).where(F.col("contributions").isNotNull()).count() == 0
+    assert score(explained(s, "explain-4", False)).summary["version"] == off.summary["version"]

@@ -19,7 +19,8 @@ Task = Literal["classification", "regression"]
 
 @dataclass(frozen=True)
 class EstimatorSpec:
-    """Where an estimator lives, its task, whether it needs scaled inputs, and its seed param."""
+    """Where an estimator lives, its task, whether it needs scaled inputs, its seed param, and whether its models
+    compute per-row feature contributions (``scoring.contributions``)."""
 
     name: str
     task: Task
@@ -27,6 +28,7 @@ class EstimatorSpec:
     scale: bool = False
     seed_param: str | None = "seed"
     extra: str | None = None  # the pip package when the estimator is an optional dependency
+    contributions: bool = False
 
     def create(self) -> Estimator:
         """A new estimator with default params (clear error when its package is missing)."""
@@ -40,7 +42,7 @@ class EstimatorSpec:
             ) from None
 
 
-_XGB = {"seed_param": "random_state", "extra": "xgboost-cpu"}
+_XGB = {"seed_param": "random_state", "extra": "xgboost-cpu", "contributions": True}
 
 ESTIMATORS: dict[str, EstimatorSpec] = {
     s.name: s

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from modelscale.cadence import CRON, Cadence, require_run_date
 from modelscale.config.base import StrictModel
+from modelscale.config.estimators import ESTIMATORS
 from modelscale.config.features import FeaturesConfig
 from modelscale.config.modeling import ModelConfig, TrainingConfig
 from modelscale.config.monitoring import MonitoringConfig, ScoringConfig
@@ -286,6 +287,19 @@ class PipelineConfig(StrictModel):
                 raise ValueError(f"validation.suites.{table}: table {table!r} has no primary key (readers match "
                                  f"its quarantined rows by key): declare tables.{table}.primary_key")
         self._own_tables_apart()
+        return self
+
+    @model_validator(mode="after")
+    def _contributions_supported(self) -> PipelineConfig:
+        if not self.scoring.contributions:
+            return self
+        if self.model is None:
+            raise ValueError("scoring.contributions: the pipeline has no model section")
+        spec = ESTIMATORS[self.model.estimator]
+        if not spec.contributions:
+            supported = ", ".join(n for n, s in ESTIMATORS.items() if s.contributions)
+            raise ValueError(f"scoring.contributions: model.estimator {spec.name} computes no per-row contributions "
+                             f"(supported: {supported}); set scoring.contributions: false or change the estimator")
         return self
 
     def _own_tables_apart(self) -> None:

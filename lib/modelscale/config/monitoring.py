@@ -20,11 +20,14 @@ class ScoringConfig(StrictModel):
     """Which model version scores, and the predictions table (keyed and dated like the feature table).
 
     ``model_version`` pins a registered version; otherwise the version holding ``model_alias`` is used.
+    ``contributions`` adds each row's feature contributions (a map column, `modelscale.scoring.contributions`):
+    xgboost estimators only.
     """
 
     model_alias: str = "champion"
     model_version: str | None = None
     table: str = "predictions"
+    contributions: bool = False
 
 
 class MonitoringConfig(StrictModel):

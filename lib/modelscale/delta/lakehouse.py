@@ -82,15 +82,18 @@ class Lakehouse:
         """Replace the table's rows (or, with ``replace_where``, the rows matching it) in one commit.
 
         With ``skip_unchanged`` (the columns a rerun changes anyway: run ids, timestamps), nothing is committed
-        when the rows to replace already equal ``df``'s on every other column: a rerun of a run date leaves the
-        table's version as it was. ``df`` is then computed once, cached for the comparison and the write.
+        when the rows to replace already equal ``df``'s on every other column (a column of the table that ``df``
+        lacks counts as the nulls the write would give it): a rerun of a run date leaves the table's version as it
+        was. ``df`` is then computed once, cached for the comparison and the write.
         """
         operation = "REPLACE WHERE" if replace_where else "OVERWRITE"
         if skip_unchanged is None or not self.exists(name):
             return self._write(name, df, operation, overwrite=True, replace_where=replace_where, txn=txn,
                                merge_schema=merge_schema, metadata=metadata)
         with cached(df) as frame:
-            if same_rows(frame, self.read(name, where=replace_where), ignoring=skip_unchanged):
+            current = self.read(name, where=replace_where)
+            as_written, _ = conform(frame, current.schema, name, merge_schema=True)
+            if same_rows(as_written, current, ignoring=skip_unchanged):
                 log.info("%s %s skipped: the rows it would replace are unchanged", operation, name)
                 return CommitResult(name, self.version(name), False, operation)
             return self._write(name, frame, operation, overwrite=True, replace_where=replace_where, txn=txn,

@@ -24,6 +24,7 @@ from modelscale.features.columns import require_row_key
 from modelscale.features.inputs import features_config, pin_versions
 from modelscale.logs import get_logger, step
 from modelscale.quality.passing import read_passing
+from modelscale.scoring.contributions import contributions, explaining
 from modelscale.scoring.inputs import check_inputs, expected_inputs
 from modelscale.scoring.model import ModelRef, input_types, load, resolve
 from modelscale.tracking.setup import configure, dfs_tmpdir
@@ -52,6 +53,8 @@ def run(ctx: JobContext) -> JobResult:
                  table=table, model=ref.describe())
     with step(log, "load model", model=ref.describe()):
         model = load(ref, dfs_tmpdir(ctx.settings))
+    if cfg.contributions:
+        model = explaining(model, ref.describe())
     scored_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     span = dates_span(ctx.run_dates)
     with step(log, "score", dates=span, model=ref.describe()) as info:
@@ -60,6 +63,7 @@ def run(ctx: JobContext) -> JobResult:
             cfg.table, ctx.lakehouse.clustered(cfg.table, predictions(model, features, features_cfg.row_key, ref,
                                                                       version, ctx.run_id, scored_at)),
             replace_where=where,
+            merge_schema=cfg.contributions,  # the first explained scoring adds the contributions column
             txn=Txn(app_id=f"{pipeline.name}/score/{span}", version=int(time.time() * 1000)),
             skip_unchanged=RUN_LINEAGE,  # a rerun with the same model and features commits nothing
             metadata={"run_id": ctx.run_id, "run_dates": span, "model": ref.uri, "training_run_id": ref.run_id,
@@ -78,9 +82,10 @@ RUN_LINEAGE = ("scoring_run_id", "scored_at")  # the columns a rerun changes wha
 
 def predictions(model: PipelineModel, features: DataFrame, key: list[str], ref: ModelRef, features_version: int,
                 job_run_id: str, scored_at: dt.datetime) -> DataFrame:
-    """The row ``key``, prediction, positive-class probability (null for a regressor) and lineage of each scored
-    row."""
+    """The row ``key``, prediction, positive-class probability (null for a regressor), lineage and (from a model
+    that computes them: `explaining`) feature contributions of each scored row."""
     out = model.transform(features)
+    explained = contributions(out, model)
     probability = F.col(SCORE) if "probability" in out.columns else F.lit(None)
     if "probability" in out.columns:
         out = with_score(out)
@@ -94,4 +99,5 @@ def predictions(model: PipelineModel, features: DataFrame, key: list[str], ref: 
         F.lit(features_version).cast("long").alias("features_version"),
         F.lit(job_run_id).alias("scoring_run_id"),
         F.lit(scored_at).cast("timestamp").alias("scored_at"),
+        *([explained] if explained is not None else []),
     )
