@@ -12,8 +12,46 @@ from pydantic import Field, field_validator, model_validator
 
 from modelscale.config.base import StrictModel
 from modelscale.config.estimators import ESTIMATORS
+from modelscale.config.metrics import LOWER_IS_BETTER, unknown_metric
 
 SearchValue = int | float | str | bool
+
+
+class SlicesConfig(StrictModel):
+    """A fairness audit: the model's metrics per segment (each value) of each of ``columns``, with the segment's row
+    count, on training's test split and on each labelled batch monitoring evaluates.
+
+    A segment of at least ``min_rows`` rows is flagged when its ``metric`` is more than ``max_gap`` worse than the
+    overall one (below it, or above it for a metric where lower is better: log_loss, rmse, mae); smaller segments
+    are reported with their count, never flagged. Per column the ``max_segments`` largest segments are reported.
+    """
+
+    columns: list[str] = Field(min_length=1)
+    metric: str
+    max_gap: float = Field(gt=0)
+    min_rows: int = Field(50, ge=1)
+    max_segments: int = Field(50, ge=1, le=500)
+
+    @field_validator("columns")
+    @classmethod
+    def _distinct(cls, columns: list[str]) -> list[str]:
+        repeated = sorted({c for c in columns if columns.count(c) > 1})
+        if repeated:
+            raise ValueError(f"columns listed more than once: {', '.join(repeated)}")
+        return columns
+
+    def flagged(self, value: float | None, overall: float | None, rows: int) -> bool:
+        """Whether a segment's ``value`` over ``rows`` rows is more than ``max_gap`` worse than ``overall``."""
+        bound = self.bound(overall)
+        if value is None or bound is None or rows < self.min_rows:
+            return False
+        return value > bound if self.metric in LOWER_IS_BETTER else value < bound
+
+    def bound(self, overall: float | None) -> float | None:
+        """The worst value a segment may have: ``overall`` minus ``max_gap`` (plus, where lower is better)."""
+        if overall is None:
+            return None
+        return overall + self.max_gap if self.metric in LOWER_IS_BETTER else overall - self.max_gap
 
 
 class ModelConfig(StrictModel):
@@ -23,7 +61,7 @@ class ModelConfig(StrictModel):
     names to their Spark ML params (e.g. ``logistic_regression: {maxIter: 50}``), so a pipeline that
     ``extends`` another switches estimator without inheriting params that do not apply; only the
     chosen estimator's entry is used. ``class_weight: balanced`` adds a weight column so both
-    classes weigh the same in training.
+    classes weigh the same in training. ``slices`` audits the model per segment (`SlicesConfig`).
     """
 
     registered_name: str
@@ -34,6 +72,7 @@ class ModelConfig(StrictModel):
     params: dict[str, dict[str, SearchValue]] = Field(default_factory=dict)
     class_weight: Literal["none", "balanced"] = "none"
     threshold: float = Field(0.5, gt=0, lt=1)
+    slices: SlicesConfig | None = None
 
     @field_validator("estimator")
     @classmethod
@@ -49,6 +88,17 @@ class ModelConfig(StrictModel):
         both = sorted(set(self.categorical) & set(self.numeric))
         if both:
             raise ValueError(f"columns listed as both categorical and numeric: {', '.join(both)}")
+        return self
+
+    @model_validator(mode="after")
+    def _slices_fit_the_model(self) -> ModelConfig:
+        if self.slices is None:
+            return self
+        problem = unknown_metric(ESTIMATORS[self.estimator].task, self.slices.metric)
+        if problem:
+            raise ValueError(f"slices.metric: {problem}")
+        if self.label in self.slices.columns:
+            raise ValueError(f"slices.columns: {self.label!r} is the label; a segment is a value of another column")
         return self
 
 

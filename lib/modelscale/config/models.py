@@ -349,7 +349,8 @@ class PipelineConfig(StrictModel):
             return
         produced = set(features.produced)
         for key, columns in (("model.label", [self.model.label]), ("model.categorical", self.model.categorical),
-                             ("model.numeric", self.model.numeric)):
+                             ("model.numeric", self.model.numeric),
+                             ("model.slices.columns", self.model.slices.columns if self.model.slices else [])):
             missing = [c for c in columns if c not in produced]
             if missing and features.hook is None:
                 raise ValueError(f"{key}: column(s) {', '.join(missing)} not in the feature table "

@@ -12,8 +12,9 @@ from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from modelscale.errors import ConfigError
 from modelscale.config.estimators import Task
+from modelscale.config.metrics import LOWER_IS_BETTER, METRICS, unknown_metric
+from modelscale.errors import ConfigError
 
 SCORE = "score"  # probability of the positive class
 
@@ -26,19 +27,13 @@ _EVALUATED: dict[str, tuple[type[Evaluator], str]] = {
     "mae": (RegressionEvaluator, "mae"),
     "r2": (RegressionEvaluator, "r2"),
 }
-_AT_THRESHOLD = ["accuracy", "precision", "recall", "f1"]
-METRICS: dict[Task, list[str]] = {
-    "classification": ["auc_roc", "auc_pr", "log_loss", *_AT_THRESHOLD],
-    "regression": ["rmse", "mae", "r2"],
-}
-LOWER_IS_BETTER = {"log_loss", "rmse", "mae"}
-DEFAULT_METRIC: dict[Task, str] = {"classification": "auc_roc", "regression": "rmse"}
 
 
 def check_metric(task: Task, metric: str, key: str) -> str:
     """``metric`` when the task computes it; else a config error naming ``key``."""
-    if metric not in METRICS[task]:
-        raise ConfigError(f"{key}: {metric!r} is not a {task} metric (one of: {', '.join(METRICS[task])})")
+    problem = unknown_metric(task, metric)
+    if problem:
+        raise ConfigError(f"{key}: {problem}")
     return metric
 
 

@@ -27,7 +27,8 @@ from modelscale.tracking.registry import CHAMPION, alias_version, register_chall
 from modelscale.tracking.setup import configure, dfs_tmpdir
 from modelscale.tracking.spark_models import load_model
 from modelscale.config.estimators import estimator_spec
-from modelscale.training.evaluation import DEFAULT_METRIC, evaluate
+from modelscale.config.metrics import DEFAULT_METRIC
+from modelscale.training.evaluation import evaluate
 from modelscale.training.report import CONFIG_ARTIFACT, log_config, log_outcome
 from modelscale.training.splits import between, window
 from modelscale.training.trainer import TrainOutcome, check_model_config, train_model

@@ -15,7 +15,8 @@ from modelscale.config.models import PipelineConfig
 from modelscale.errors import ConfigError, InputDataError
 from modelscale.features.columns import require_columns, require_row_key
 from modelscale.logs import get_logger, step
-from modelscale.training.evaluation import DEFAULT_METRIC, check_metric, evaluate, evaluator
+from modelscale.config.metrics import DEFAULT_METRIC
+from modelscale.training.evaluation import check_metric, evaluate, evaluator
 from modelscale.training.explain import FeatureWeights, feature_weights, slots
 from modelscale.training.pipeline_builder import (
     FEATURES,
