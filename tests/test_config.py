@@ -147,6 +147,16 @@ def test_primary_key_must_be_a_declared_column(home: Path, conf: Path) -> None:
      r"features.lookups.1: .*an as-of lookup sets both timestamp and max_age_hours"),
     (lambda d: d["features"]["columns"].__setitem__("label", "1.0"),
      r"features: .*column\(s\) label produced more than once"),
+    (lambda d: d["model"]["slices"].__setitem__("metric", "rmse"),
+     r"flights_delay.yaml: model: slices.metric: 'rmse' is not a classification metric \(one of: auc_roc, "),
+    (lambda d: d["model"]["slices"].__setitem__("columns", ["carrier", "airline"]),
+     r"model.slices.columns: column\(s\) airline not in the feature table"),
+    (lambda d: d["model"]["slices"].__setitem__("columns", ["label"]),
+     r"model: slices.columns: 'label' is the label"),
+    (lambda d: d["model"]["slices"].__setitem__("gap", 0.1),
+     r"flights_delay.yaml: model.slices.gap: unknown key"),
+    (lambda d: d["model"]["slices"].__setitem__("max_gap", 0),
+     r"model.slices.max_gap: Input should be greater than 0"),
 ])
 def test_a_feature_or_model_reference_that_cannot_be_is_refused_at_load(home: Path, conf: Path, change,
                                                                          message: str) -> None:

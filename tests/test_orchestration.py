@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -94,9 +95,11 @@ def test_a_breach_after_the_last_training_makes_train_due(scored: tuple[Slice, J
                        model_version="1", job_run_id="test", computed_at=computed_at)
 
     hour = dt.timedelta(hours=1)
-    # breached before the model was registered, or on the day itself: no pending request
+    # breached before the model was registered, or on the day itself, or a flagged segment: no pending request
+    flagged = replace(breach(dt.date(2013, 1, 3), trained + hour), kind="slice", feature="carrier", segment="UA",
+                      metric="auc_roc")
     s.lakehouse.overwrite(table, to_frame(s.spark, [breach(dt.date(2013, 1, 2), trained - hour),
-                                                    breach(day, trained + hour)]))
+                                                    breach(day, trained + hour), flagged]))
     assert retrain_requested(_on(s, day, monitoring={"table": table}), day) is None
     assert skip_reason("train", _on(s, day, monitoring={"table": table})) == ALREADY
 
@@ -225,7 +228,7 @@ def test_airflow_runs_a_week_with_skips_a_first_training_a_breach_and_its_retrai
 
     assert dates("flights") == dates("features") == set(DAY) and dates("predictions") == set(DAY[2:])
     monitoring = rows("monitoring")
-    breached = {(m["run_date"], m["metric"]) for m in monitoring if m["breached"]}
+    breached = {(m["run_date"], m["metric"]) for m in monitoring if m["breached"] and m["kind"] != "slice"}
     assert {m["run_date"] for m in monitoring} == set(DAY[2:]) and breached == {(DAY[3], "auc_roc"),
                                                                                 (DAY[4], "auc_roc")}
     store = f"sqlite:///{home}/mlflow/mlflow.db"

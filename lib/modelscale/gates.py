@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 
 from modelscale.context import JobContext
 from modelscale.logs import get_logger
+from modelscale.monitoring.results import SLICE
 from modelscale.orchestration import is_training_day
 from modelscale.scoring.model import ModelRef, find
 from modelscale.tracking.lineage import TRAIN_END_TAG
@@ -88,7 +89,8 @@ def warm_up_dates(ctx: JobContext) -> list[dt.date]:
 
 def retrain_requested(ctx: JobContext, day: dt.date) -> dt.date | None:
     """The latest run date before ``day`` whose monitoring breached after the newest registered model version
-    was created, when ``monitoring.retrain_on_breach`` is set (a pending retraining); else None."""
+    was created, when ``monitoring.retrain_on_breach`` is set (a pending retraining); else None. A flagged segment
+    asks for none (`Measure.alerts`)."""
     pipeline = ctx.pipeline
     table = pipeline.monitoring.table
     if not pipeline.monitoring.retrain_on_breach or pipeline.model is None or not ctx.lakehouse.exists(table):
@@ -97,7 +99,7 @@ def retrain_requested(ctx: JobContext, day: dt.date) -> dt.date | None:
     if trained is None:
         return None
     breaches = ctx.lakehouse.read(table, where=f"run_date < '{day}'").where(
-        F.col("breached") & (F.col("model_name") == pipeline.model.registered_name)
+        F.col("breached") & (F.col("kind") != SLICE) & (F.col("model_name") == pipeline.model.registered_name)
         & (F.col("computed_at") > F.lit(trained)))
     return breaches.agg(F.max("run_date")).first()[0]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import mlflow.spark
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow import MlflowClient
 from PIL import Image
@@ -22,14 +23,16 @@ from modelscale.context import JobContext, JobResult
 from modelscale.errors import ConfigError, SchemaMismatchError
 from modelscale.monitoring.charts import metric_chart, psi_chart
 from modelscale.monitoring.job import run as monitor
-from modelscale.monitoring.measures import LABELLED_ROWS
-from modelscale.monitoring.report import history
+from modelscale.monitoring.measures import LABELLED_ROWS, Stamp, performance_measures, slice_measures
+from modelscale.monitoring.performance import evaluator_columns, performance
+from modelscale.monitoring.report import ReportInput, history, write_report
 from modelscale.scoring.contributions import BIAS
 from modelscale.scoring.job import run as score
 from modelscale.scoring.model import ModelNotFoundError
 from modelscale.tracking.setup import dfs_tmpdir
-from modelscale.training.evaluation import evaluate
+from modelscale.training.evaluation import evaluate, evaluator
 from modelscale.training.job import run as train
+from modelscale.training.report import SLICES_ARTIFACT
 
 Scored = tuple[Slice, JobResult]
 PREDICTIONS = "predictions"
@@ -119,16 +122,24 @@ def test_missing_or_mistyped_feature_column_fails_before_any_write(scored: Score
     assert s.lakehouse.version(PREDICTIONS) == version
 
 
-def test_monitor_records_drift_and_performance_of_known_outcomes(scored: Scored, first_score: JobResult) -> None:
+@pytest.fixture(scope="module")
+def monitored(scored: Scored, first_score: JobResult) -> JobResult:
+    """END monitored: drift of END's predictions, performance and segments of Jan 3's labelled ones."""
     s, _ = scored
-    result = monitor(ctx_for(s, [END], "monitor-1"))
+    return monitor(ctx_for(s, [END], "monitor-1"))
+
+
+def test_monitor_records_drift_and_performance_of_known_outcomes(scored: Scored, monitored: JobResult) -> None:
+    s, _ = scored
+    result = monitored
     rows = s.lakehouse.read("monitoring").where(F.col("run_date") == END)
     model = s.config.pipeline.model
     n_features = len(model.numeric) + len(model.categorical)
     by_kind = {r["kind"]: r["count"] for r in rows.groupBy("kind").count().collect()}
-    # labelled_rows + 7 classification metrics (auc_roc as its floor row)
-    assert by_kind == {"feature_drift": n_features, "prediction_drift": 1, "performance": 8}
-    assert result.summary["rows_written"] == n_features + 9
+    # labelled_rows + 7 classification metrics (auc_roc as its floor row); one row per carrier and per origin
+    segments = len(result.summary["slices"])
+    assert by_kind == {"feature_drift": n_features, "prediction_drift": 1, "performance": 8, "slice": segments}
+    assert result.summary["rows_written"] == n_features + 9 + segments
 
     # performance of Jan 3's predictions = training's metrics on the model's own scores of Jan 3's labelled rows
     day = END - dt.timedelta(days=1)
@@ -141,12 +152,110 @@ def test_monitor_records_drift_and_performance_of_known_outcomes(scored: Scored,
         assert perf[metric]["value"] == pytest.approx(value, abs=1e-9), metric
     assert perf["auc_roc"]["threshold"] == 0.6 and perf["auc_roc"]["breached"] == (expected["auc_roc"] < 0.6)
 
-    breached = rows.where("breached").count()
+    breached = rows.where("breached AND kind != 'slice'").count()  # a flagged segment is no alert
     assert result.ok == (breached == 0) and len(result.summary["breaches"]) == breached
     assert Path(result.summary["report"]).is_file()
 
     again = monitor(ctx_for(s, [END], "monitor-2"))  # a rerun replaces the date's rows
     assert s.lakehouse.read("monitoring").where(F.col("run_date") == END).count() == again.summary["rows_written"]
+
+
+def test_training_logs_each_segment_of_its_test_split(scored: Scored) -> None:
+    """The train run's slices table holds, per carrier and origin of the test split, exactly a groupBy's counts;
+    a segment's metrics are the evaluators' on its rows alone; a flag is a checked segment below the bound."""
+    s, trained = scored
+    run_id, slices = trained.summary["mlflow_run_id"], s.config.pipeline.model.slices
+    logged = mlflow.artifacts.load_dict(f"runs:/{run_id}/{SLICES_ARTIFACT}")
+    table = [dict(zip(logged["columns"], row, strict=True)) for row in logged["data"]]
+    model = mlflow.spark.load_model("models:/flights_delay/1", dfs_tmpdir=dfs_tmpdir(s.config.settings))
+    test = (s.lakehouse.read("features", where=f"flight_date = '{END}'").where("label IS NOT NULL")
+            .withColumn("label", F.col("label").cast("double")))
+    predictions = model.transform(test).cache()
+    assert predictions.count() == trained.summary["rows"]["test"]
+    for column in slices.columns:
+        counts = {r[column]: r["count"] for r in predictions.groupBy(column).count().collect()}
+        assert {t["segment"]: t["rows"] for t in table if t["column"] == column} == counts, column
+
+    largest = table[0]  # the largest carrier
+    expected = evaluate(predictions.where(F.col("carrier") == largest["segment"]), "classification", "label",
+                        s.config.pipeline.model.threshold)
+    assert {m: largest[m] for m in expected} == pytest.approx(expected, abs=1e-9)
+    overall = trained.summary["metrics"]["auc_roc"]
+    for t in table:  # the table's numbers are JSON with 10 significant digits
+        assert t["overall"] == pytest.approx(overall, abs=1e-9) and t["checked"] == (t["rows"] >= slices.min_rows)
+        assert t["flagged"] == (t["checked"] and t["auc_roc"] < overall - slices.max_gap), t
+    assert len(trained.summary["slices_flagged"]) == sum(t["flagged"] for t in table)
+    run = mlflow.get_run(run_id)
+    assert run.data.metrics[f"slice/auc_roc/carrier/{largest['segment']}"] == pytest.approx(largest["auc_roc"], abs=1e-9)
+    assert run.data.metrics["slice/flagged"] == sum(t["flagged"] for t in table)
+    assert "figures/slices.png" in {a.path for a in MlflowClient().list_artifacts(run_id, "figures")}
+    predictions.unpersist()
+
+
+def labelled_day(s: Slice, day: dt.date):
+    """The predictions of ``day`` whose outcome is known, with it (the rows monitoring evaluates)."""
+    where = f"flight_date = '{day}'"
+    labels = s.lakehouse.read("features", where=where).where("label IS NOT NULL").select(
+        "flight_date", "carrier", "flight", "origin", "sched_dep_ts", F.col("label").cast("double").alias("label"))
+    return s.lakehouse.read(PREDICTIONS, where=where).join(labels, ["flight_date", "carrier", "flight", "origin",
+                                                                    "sched_dep_ts"])
+
+
+def test_monitor_records_each_segment_of_the_labelled_outcomes(scored: Scored, monitored: JobResult) -> None:
+    """One ``slice`` row per carrier and origin of Jan 3's labelled predictions: a groupBy's counts, the evaluator's
+    AUC on the segment alone, the bound as threshold where the segment has min_rows; flags are no breach."""
+    s, _ = scored
+    slices, day = s.config.pipeline.model.slices, END - dt.timedelta(days=1)
+    rows = s.lakehouse.read("monitoring").where((F.col("run_date") == END) & (F.col("kind") == "slice")).collect()
+    labelled = labelled_day(s, day).cache()
+    for column in slices.columns:
+        counts = {r[column]: r["count"] for r in labelled.groupBy(column).count().collect()}
+        assert {r["segment"]: r["rows"] for r in rows if r["feature"] == column} == counts, column
+    largest = max(rows, key=lambda r: r["rows"])
+    alone = evaluator_columns(labelled.where(F.col(largest["feature"]) == largest["segment"]), "classification")
+    assert largest["value"] == pytest.approx(evaluator("classification", "auc_roc", "label").evaluate(alone), abs=1e-12)
+    overall = monitored.summary["performance"]["auc_roc"]
+    for r in rows:
+        checked = r["rows"] >= slices.min_rows
+        assert r["threshold"] == (pytest.approx(overall - slices.max_gap) if checked else None), r
+        assert r["breached"] == (checked and r["value"] < overall - slices.max_gap) and r["evaluated_date"] == day
+    assert len(monitored.summary["slices_flagged"]) == sum(r["breached"] for r in rows)
+    assert not any("slice" in b for b in monitored.summary["breaches"])
+    labelled.unpersist()
+
+
+def test_a_segment_worse_by_more_than_the_gap_is_flagged_and_reported(scored: Scored, monitored: JobResult,
+                                                                      tmp_path: Path) -> None:
+    """Jan 3's labelled predictions with the probabilities of its largest carrier not flagged by monitoring reversed:
+    that carrier is flagged, the other segments keep their values; the report lists the flagged segments apart from
+    the breaches, with one table row per segment."""
+    s, _ = scored
+    day = END - dt.timedelta(days=1)
+    before = {f"{g['column']}={g['segment']}": g for g in monitored.summary["slices"]}
+    carrier = next(g["segment"] for g in monitored.summary["slices"] if g["column"] == "carrier" and not g["flagged"])
+    reversed_ = labelled_day(s, day).withColumn(
+        "probability", F.when(F.col("carrier") == carrier, 1 - F.col("probability")).otherwise(F.col("probability")))
+    slices = s.config.pipeline.model.slices
+    rows, metrics, segments = performance(reversed_, "classification", "label", 0.5, slices)
+    by_name = {seg.name: seg for seg in segments}
+    flagged = by_name[f"carrier={carrier}"]
+    assert flagged.flagged and flagged.value < metrics["auc_roc"] - slices.max_gap
+    assert flagged.value == pytest.approx(1 - before[flagged.name]["value"], abs=1e-9)  # ties count half either way
+    others = {n: seg.value for n, seg in by_name.items() if n.startswith("carrier=") and n != flagged.name}
+    assert others == pytest.approx({n: before[n]["value"] for n in others}, abs=1e-12)  # their rows are unchanged
+
+    stamp = Stamp(END, "flagged", dt.datetime(2013, 1, 5))
+    measures = (performance_measures(stamp, day, rows, metrics, [], ("flights_delay", "1"))
+                + slice_measures(stamp, day, segments, ("flights_delay", "1")))
+    page = write_report(tmp_path, ReportInput("flights_delay", "flights_delay v1", pd.DataFrame(columns=[
+        "run_date", "kind", "feature", "metric", "value", "threshold", "breached", "evaluated_date"]), measures, {}))
+    html = page.read_text(encoding="utf-8")
+    section = re.search(r"<section id='segments'>(.*?)</section>", html, re.DOTALL)[1]
+    assert re.findall(r"<li data-name='([^']+)'", section) == [seg.name for seg in segments if seg.flagged]
+    assert sorted(re.findall(r"<tr class='[^']*' data-name='([^']+)'>", section)) == sorted(by_name)
+    assert "FLAGGED" in section and "<figure data-name='segments'>" in section
+    assert re.search(r"id='breach-count'>(\d+)<", html)[1] == "0"
+    assert re.search(r"id='flagged-count'>(\d+)<", html)[1] == str(sum(seg.flagged for seg in segments))
 
 
 @pytest.fixture(scope="module")
@@ -185,12 +294,13 @@ def test_report_shows_the_monitoring_table(scored: Scored, shifted: JobResult) -
     s, _ = scored
     page = Path(shifted.summary["report"]).read_text(encoding="utf-8")
     rows = s.lakehouse.read("monitoring_shifted").where(F.col("run_date") == END).collect()
-    drift = [r for r in rows if r["kind"] != "performance"]
+    drift = [r for r in rows if r["kind"] in ("feature_drift", "prediction_drift")]
+    alerts = [r for r in rows if r["breached"] and r["kind"] != "slice"]  # a flagged segment is listed apart
     sections = dict(re.findall(r"<section[^>]* id='(\w+)'>(.*?)</section>", page, re.DOTALL))
 
-    assert re.search(r"id='breach-count'>(\d+)<", page)[1] == str(sum(r["breached"] for r in rows)) != "0"
+    assert re.search(r"id='breach-count'>(\d+)<", page)[1] == str(len(alerts)) != "0"
     assert sorted(re.findall(r"<li data-name='([^']+)'", sections["breaches"])) == \
-        sorted(r["feature"] or r["metric"] for r in rows if r["breached"])
+        sorted(r["feature"] or r["metric"] for r in alerts)
     labelled = next(r["value"] for r in rows if r["metric"] == LABELLED_ROWS)
     assert f"{sum(r['kind'] == 'feature_drift' for r in rows)} features + prediction" in sections["summary"]
     assert f"{labelled:,.0f} labelled rows" in sections["summary"] and f">{END}<" in sections["summary"]

@@ -1,8 +1,9 @@
 """The monitoring report's figures: small charts, each on its own axes, as PNG ``data:`` URIs.
 
 Every chart is a plain matplotlib `Figure` (no pyplot state): PSI of one column over time with its threshold,
-one performance metric over time with its floors (counts such as ``labelled_rows`` as bars), and the reference
-vs current share per bin of one column. Dates are whole days, each labelled once.
+one performance metric over time with its floors (counts such as ``labelled_rows`` as bars), the reference
+vs current share per bin of one column, and one metric per segment of the slice columns (also training's
+``figures/slices.png``). Dates are whole days, each labelled once.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from modelscale.monitoring.profile import Bins, ColumnProfile
+from modelscale.training.slices import Segment
 
 BLUE, GREY, RED, ORANGE = "#2563eb", "#94a3b8", "#dc2626", "#ea580c"
 MAX_DATE_TICKS = 4
@@ -109,6 +111,41 @@ def distribution_chart(column: str, reference: ColumnProfile, current: ColumnPro
     ax.grid(axis="y", color="#e2e8f0")
     ax.set_axisbelow(True)
     _despine(ax)
+    return fig
+
+
+def slices_chart(segments: list[Segment], top: int = 20) -> Figure:
+    """The audited metric of each segment (the ``top`` largest of each column, largest first) as bars labelled with
+    their rows, one panel per slice column: the overall value as a line, the bound dashed; flagged segments in red,
+    those too small to be checked in grey."""
+    columns = list(dict.fromkeys(s.column for s in segments))
+    shown = {c: [s for s in segments if s.column == c][:top] for c in columns}
+    fig = Figure(figsize=(6.0, sum(0.24 * len(v) + 1.1 for v in shown.values())), layout="constrained")
+    heights = [len(v) + 3 for v in shown.values()]
+    for ax, (column, rows) in zip(fig.subplots(len(columns), 1, squeeze=False, height_ratios=heights)[:, 0],
+                                  shown.items(), strict=True):
+        ys = range(len(rows))[::-1]  # the largest segment on top
+        ax.barh(list(ys), [s.value if s.value is not None else 0.0 for s in rows], height=0.7,
+                color=[RED if s.flagged else BLUE if s.checked else GREY for s in rows])
+        ax.set_yticks(list(ys), [f"{'null' if s.segment is None else s.segment} ({s.rows:,})" for s in rows],
+                     fontsize=7.5)
+        overall, bound = rows[0].overall, next((s.bound for s in rows if s.bound is not None), None)
+        values = [v for v in (*(s.value for s in rows), overall, bound) if v is not None]
+        for value, style, label in ((overall, {"color": "#0f172a", "linewidth": 1.2}, "overall"),
+                                    (bound, {"color": RED, "linestyle": "--", "linewidth": 1}, "flagged beyond")):
+            if value is not None:
+                ax.axvline(value, label=f"{label} {value:.3f}", **style)
+        if overall is not None:
+            ax.legend(fontsize=7.5, frameon=False, loc="lower right", bbox_to_anchor=(1, 1), ncol=2)
+        if values:
+            lo, hi = min(values), max(values)
+            pad = max((hi - lo) * 0.15, 0.02 * max(abs(hi), 1e-9))
+            ax.set_xlim(max(lo - pad, 0.0) if lo >= 0 else lo - pad, hi + pad)
+        ax.set_title(f"{rows[0].metric} per {column} (rows)", loc="left", fontsize=10, fontweight="bold")
+        ax.tick_params(axis="x", labelsize=8)
+        ax.grid(axis="x", color="#e2e8f0")
+        ax.set_axisbelow(True)
+        _despine(ax)
     return fig
 
 

@@ -3,9 +3,10 @@
 For each run date: PSI of every feature (the scored rows, read at the feature-table version scoring
 used) and of the prediction against the reference profile saved with the model that scored it; and,
 once outcomes have landed, training's metrics on the predictions of ``run date - label_delay_days``
-joined to the labels in the feature table. Everything is computed before anything is written; the
-date's rows of the ``monitoring`` table are then replaced (a rerun does not duplicate them) and the
-report under ``<MODELSCALE_HOME>/reports/<pipeline>/`` rebuilt (and logged to the ``<pipeline>/monitoring``
+joined to the labels in the feature table, overall and per segment of ``model.slices`` (a segment worse than the
+overall metric by more than the gap is flagged: logged and reported, never an alert). Everything is computed before
+anything is written; the date's rows of the ``monitoring`` table are then replaced (a rerun does not duplicate them)
+and the report under ``<MODELSCALE_HOME>/reports/<pipeline>/`` rebuilt (and logged to the ``<pipeline>/monitoring``
 experiment). A breach makes the result not ok with one line per breach, and with ``retrain_on_breach`` asks the
 pipeline for a retraining.
 """
@@ -20,12 +21,12 @@ from modelscale.context import JobContext, JobResult, dates_span
 from modelscale.errors import ConfigError, TableError
 from modelscale.features.inputs import features_config
 from modelscale.logs import get_logger, step
-from modelscale.monitoring.measures import Stamp, drift_measures, performance_measures
+from modelscale.monitoring.measures import Stamp, drift_measures, performance_measures, slice_measures
 from modelscale.monitoring.performance import performance, with_outcomes
 from modelscale.monitoring.profile import ColumnProfile, bin_counts
 from modelscale.monitoring.reference import PREDICTION, load_reference
 from modelscale.monitoring.report import ReportInput, history, log_report, write_report
-from modelscale.monitoring.results import Measure, to_frame
+from modelscale.monitoring.results import SLICE, Measure, to_frame
 from modelscale.scoring.model import find
 from modelscale.tracking.setup import configure
 from modelscale.config.estimators import estimator_spec
@@ -61,22 +62,28 @@ def run(ctx: JobContext) -> JobResult:
         with step(log, "record", date=day, rows=len(measures)):
             ctx.lakehouse.overwrite(cfg.table, to_frame(ctx.spark, measures), replace_where=f"run_date = '{day}'",
                                     metadata={"run_id": ctx.run_id, "run_date": str(day)},
-                                    skip_unchanged=("job_run_id", "computed_at"))
+                                    skip_unchanged=("job_run_id", "computed_at"), merge_schema=True)
     latest, profiles = by_day[ctx.run_dates[-1]], drift[ctx.run_dates[-1]][1]
     champion = find(pipeline.model.registered_name, pipeline.scoring)
     page = write_report(report_dir(ctx), ReportInput(
         pipeline.name, champion.describe() if champion else "none yet",
         history(ctx.lakehouse, cfg.table, ctx.run_dates[-1]), latest, profiles))
     report_run = log_report(ctx.settings, pipeline.name, page, ctx.run_id, dates_span(ctx.run_dates))
-    breaches = [m for ms in by_day.values() for m in ms if m.breached]
+    breaches = [m for ms in by_day.values() for m in ms if m.alerts]
+    flagged = [m for ms in by_day.values() for m in ms if m.flagged]
     for m in breaches:
         log.warning("breach: %s", m.describe())
+    for m in flagged:
+        log.warning("segment flagged: %s", m.describe())
     return JobResult(JOB, ok=not breaches, message=_message(breaches, page), summary={
         "table": cfg.table, "rows_written": sum(len(ms) for ms in by_day.values()),
         "breaches": [m.describe() for m in breaches], "report": str(page), "report_run_id": report_run,
         "retrain_requested": bool(breaches) and cfg.retrain_on_breach,
         "psi": {m.feature: m.value for m in latest if m.metric == "psi"},
         "performance": {m.metric: m.value for m in latest if m.kind == "performance" and m.value is not None},
+        "slices": [{"column": m.feature, "segment": m.segment, "metric": m.metric, "value": m.value, "rows": m.rows,
+                    "flagged": m.breached} for m in latest if m.kind == SLICE],
+        "slices_flagged": [m.describe() for m in flagged],
     })
 
 
@@ -113,13 +120,16 @@ def _performance(ctx: JobContext, stamp: Stamp) -> list[Measure]:
     with step(log, "performance", date=day) as info:
         preds = lh.read(pipeline.scoring.table, where=where)
         model = preds.select("model_name", "model_version").limit(1).collect()
+        slices = pipeline.model.slices
         labelled = with_outcomes(preds, lh.read(features_cfg.table, where=where), pipeline.model.label,
-                                 features_cfg.row_key)
-        rows, metrics = performance(labelled, estimator_spec(pipeline.model.estimator).task, pipeline.model.label,
-                                    pipeline.model.threshold)
-        info.update(labelled_rows=rows, **{k: round(v, 4) for k, v in metrics.items()})
-    return performance_measures(stamp, day, rows, metrics, cfg.performance_floors,
-                                (model[0]["model_name"], model[0]["model_version"]) if model else None)
+                                 features_cfg.row_key, slices.columns if slices else ())
+        rows, metrics, segments = performance(labelled, estimator_spec(pipeline.model.estimator).task,
+                                              pipeline.model.label, pipeline.model.threshold, slices)
+        info.update(labelled_rows=rows, **{k: round(v, 4) for k, v in metrics.items()},
+                    **({"segments_flagged": sum(s.flagged for s in segments)} if slices else {}))
+    lineage = (model[0]["model_name"], model[0]["model_version"]) if model else None
+    return (performance_measures(stamp, day, rows, metrics, cfg.performance_floors, lineage)
+            + slice_measures(stamp, day, segments, lineage))
 
 
 def _message(breaches: list[Measure], page: Path) -> str:

@@ -1,4 +1,4 @@
-"""Turn drift and performance numbers of one run date into `Measure` rows with thresholds and breaches."""
+"""Turn drift, performance and segment numbers of one run date into `Measure` rows with thresholds and breaches."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from modelscale.config.monitoring import MonitoringConfig
 from modelscale.monitoring.drift import psi
 from modelscale.monitoring.profile import ColumnProfile
 from modelscale.monitoring.reference import PREDICTION, ReferenceProfile
-from modelscale.monitoring.results import FEATURE_DRIFT, PERFORMANCE, PREDICTION_DRIFT, Measure
+from modelscale.monitoring.results import FEATURE_DRIFT, PERFORMANCE, PREDICTION_DRIFT, SLICE, Measure
+from modelscale.training.slices import Segment
 
 LABELLED_ROWS = "labelled_rows"
 
@@ -61,3 +62,12 @@ def performance_measures(stamp: Stamp, day: dt.date, rows: int, metrics: dict[st
                 out.append(stamp.measure(metric=f.metric, value=value, threshold=bound,
                                          breached=value is not None and missed(value, bound), **base))
     return out
+
+
+def slice_measures(stamp: Stamp, day: dt.date, segments: list[Segment], model: tuple[str, str] | None) -> list[Measure]:
+    """One row per segment: its audited metric, its bound as threshold when it has the rows to be checked, flagged
+    as breached."""
+    name, version = model or (None, None)
+    return [stamp.measure(kind=SLICE, feature=s.column, segment=s.segment, metric=s.metric, value=s.value,
+                          threshold=s.bound if s.checked else None, breached=s.flagged, evaluated_date=day,
+                          rows=s.rows, model_name=name, model_version=version) for s in segments]

@@ -1,4 +1,4 @@
-"""The monitoring report's HTML: a summary, the charts in grids, the table of the run's measures.
+"""The monitoring report's HTML: a summary, the charts in grids, the segments, the table of the run's measures.
 
 One page with its style inline and its images as ``data:`` URIs (`Chart.uri`): nothing external to load. Elements
 carry ids and ``data-name`` attributes (the column or metric) so a test can read the page back.
@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass
 
 from modelscale.monitoring.measures import LABELLED_ROWS
-from modelscale.monitoring.results import FEATURE_DRIFT, PERFORMANCE, PREDICTION_DRIFT, Measure
+from modelscale.monitoring.results import FEATURE_DRIFT, PERFORMANCE, PREDICTION_DRIFT, SLICE, Measure
 
 CSS = """
 body{margin:0;background:#f1f5f9;color:#0f172a;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
@@ -36,7 +36,8 @@ th{background:#e2e8f0}.num{text-align:right;font-variant-numeric:tabular-nums}
 tr.breached td{background:#fee2e2}.tag{font-weight:600;font-size:12px}
 footer{margin-top:28px;font-size:12px}
 """
-KINDS = {FEATURE_DRIFT: "feature drift", PREDICTION_DRIFT: "prediction drift", PERFORMANCE: "performance"}
+KINDS = {FEATURE_DRIFT: "feature drift", PREDICTION_DRIFT: "prediction drift", PERFORMANCE: "performance",
+         SLICE: "segment"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Chart:
 
 
 def render(pipeline: str, champion: str, latest: list[Measure], drift: list[Chart], distributions: list[Chart],
-           performance: list[Chart]) -> str:
+           performance: list[Chart], slices: list[Chart]) -> str:
     """The whole page for the measures ``latest`` of one run date (at least one) and the charts built for them."""
     first = latest[0]
     day = first.run_date
@@ -70,7 +71,8 @@ def render(pipeline: str, champion: str, latest: list[Measure], drift: list[Char
         _section("Performance on outcomes known so far", "Training's metrics per date once its labels landed, "
                  "each on its own axes; dashed red line: a floor.", "performance", "grid", performance,
                  empty="No labelled outcome yet."),
-        f"<h2>All measures of {day}</h2>", _table(latest),
+        _segments(latest, slices),
+        f"<h2>All measures of {day}</h2>", _table([m for m in latest if m.kind != SLICE]),
         f"<footer>Written by the monitor job (run {_e(first.job_run_id)}) at {first.computed_at:%Y-%m-%d %H:%M} UTC.",
         "</footer></main></body></html>",
     ])
@@ -78,8 +80,8 @@ def render(pipeline: str, champion: str, latest: list[Measure], drift: list[Char
 
 def _summary(champion: str, latest: list[Measure]) -> str:
     drift = [m for m in latest if m.kind in (FEATURE_DRIFT, PREDICTION_DRIFT)]
-    breached = [m for m in latest if m.breached]
-    checked = sum(m.threshold is not None for m in latest)
+    breached = [m for m in latest if m.alerts]
+    checked = sum(m.threshold is not None for m in latest if m.kind != SLICE)
     labelled = next((m for m in latest if m.metric == LABELLED_ROWS), None)
     scored = next((f"{m.model_name} v{m.model_version}" for m in drift if m.model_name), "n/a")
     cards = [
@@ -91,16 +93,22 @@ def _summary(champion: str, latest: list[Measure]) -> str:
          + (" + prediction" if any(m.kind == PREDICTION_DRIFT for m in drift) else ""),
          f"performance on {labelled.evaluated_date}: {labelled.rows:,} labelled rows" if labelled else "", ""),
     ]
+    segments = [m for m in latest if m.kind == SLICE]
+    if segments:
+        flagged = sum(m.flagged for m in segments)
+        held = sum(m.threshold is not None for m in segments)
+        cards.append(("Segments flagged", f"<span id='flagged-count'>{flagged}</span>",
+                      f"of {held} segments checked ({len(segments)} reported)", "bad" if flagged else "good"))
     return "<section class='cards' id='summary'>" + "".join(
         f"<div class='card'><div class='label'>{label}</div><div class='big {cls}'>{big}</div>"
         f"<div class='sub'>{sub}</div></div>" for label, big, sub, cls in cards) + "</section>"
 
 
 def _breaches(latest: list[Measure]) -> str:
-    breached = [m for m in latest if m.breached]
+    breached = [m for m in latest if m.alerts]
     if not breached:
         return "<section class='ok' id='breaches'>No threshold breached.</section>"
-    items = "".join(f"<li data-name='{_e(_name(m))}'><b>{_e(_name(m))}</b> ({KINDS.get(m.kind, m.kind)}): "
+    items = "".join(f"<li data-name='{_e(m.name)}'><b>{_e(m.name)}</b> ({KINDS.get(m.kind, m.kind)}): "
                     f"{_e(_comparison(m))}</li>" for m in breached)
     return f"<section class='alert' id='breaches'><b>{len(breached)} breach(es):</b><ul>{items}</ul></section>"
 
@@ -112,23 +120,58 @@ def _section(title: str, note: str, section_id: str, layout: str, charts: list[C
     return f"<section id='{section_id}'><h2>{_e(title)}</h2><p class='note'>{_e(note)}</p>{body}</section>"
 
 
+def _segments(latest: list[Measure], charts: list[Chart]) -> str:
+    """The slice columns' segments: the flagged ones, the chart, one row per segment."""
+    segments = [m for m in latest if m.kind == SLICE]
+    if not segments:
+        return ""
+    first = segments[0]
+    overall = _overall(latest, first.metric)
+    flagged = [m for m in segments if m.flagged]
+    listed = ("<ul>" + "".join(f"<li data-name='{_e(m.name)}'><b>{_e(m.name)}</b>: {_e(_comparison(m))}, "
+                               f"{m.rows:,} rows</li>" for m in flagged) + "</ul>") if flagged else ""
+    status = (f"<div class='alert' id='flagged'><b>{len(flagged)} segment(s) flagged:</b>{listed}</div>" if flagged
+              else "<div class='ok' id='flagged'>No segment is worse than the overall metric by more than the gap.</div>")
+    head = "".join(f"<th class='{cls}'>{h}</th>" for h, cls in (
+        ("column", ""), ("segment", ""), ("rows", "num"), (first.metric, "num"), ("overall", "num"),
+        ("flagged beyond", "num"), ("status", "")))
+    rows = []
+    for m in segments:
+        state = "FLAGGED" if m.flagged else "ok" if m.threshold is not None else "too few rows"
+        cells = [f"<td>{_e(m.feature)}</td>", f"<td>{_e('null' if m.segment is None else m.segment)}</td>",
+                 f"<td class='num'>{m.rows:,}</td>", f"<td class='num'>{_value(m)}</td>",
+                 f"<td class='num'>{'n/a' if overall is None else f'{overall:.4f}'}</td>",
+                 f"<td class='num'>{'none' if m.threshold is None else f'{m.threshold:.4f}'}</td>",
+                 f"<td class='tag {'bad' if m.flagged else 'good'}'>{state}</td>"]
+        rows.append(f"<tr class='{'breached' if m.flagged else ''}' data-name='{_e(m.name)}'>{''.join(cells)}</tr>")
+    figures = "".join(f"<figure data-name='{_e(c.name)}'><img alt='{_e(c.alt)}' width='{c.width}' src='{c.uri}'>"
+                      "</figure>" for c in charts)
+    note = (f"{first.metric} per segment of the outcomes of {first.evaluated_date}, largest segments first. A segment "
+            "with enough rows is flagged when its metric is worse than the overall one by more than the configured "
+            "gap; flags are reported, never an alert or a retraining.")
+    return (f"<section id='segments'><h2>Segments</h2><p class='note'>{_e(note)}</p>{status}"
+            f"<div class='flow'>{figures}</div><table id='segment-table'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></section>")
+
+
+def _overall(latest: list[Measure], metric: str) -> float | None:
+    """``metric`` on all labelled rows (the performance row)."""
+    return next((m.value for m in latest if m.kind == PERFORMANCE and m.metric == metric), None)
+
+
 def _table(latest: list[Measure]) -> str:
     head = "".join(f"<th class='{cls}'>{h}</th>" for h, cls in (
         ("kind", ""), ("column / metric", ""), ("value", "num"), ("threshold", "num"), ("rows", "num"),
         ("evaluated date", ""), ("status", "")))
     rows = []
     for m in sorted(latest, key=lambda m: not m.breached):  # breaches first, then the job's order
-        cells = [f"<td>{KINDS.get(m.kind, m.kind)}</td>", f"<td>{_e(_name(m))}</td>",
+        cells = [f"<td>{KINDS.get(m.kind, m.kind)}</td>", f"<td>{_e(m.name)}</td>",
                  f"<td class='num'>{_value(m)}</td>",
                  f"<td class='num'>{'none' if m.threshold is None else f'{m.threshold:g}'}</td>",
                  f"<td class='num'>{m.rows:,}</td>", f"<td>{m.evaluated_date}</td>",
                  f"<td class='tag {'bad' if m.breached else 'good'}'>{'BREACH' if m.breached else 'ok'}</td>"]
         rows.append(f"<tr class='{'breached' if m.breached else ''}'>{''.join(cells)}</tr>")
     return f"<table id='measures'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _name(m: Measure) -> str:
-    return m.feature if m.kind != PERFORMANCE and m.feature else m.metric
 
 
 def _value(m: Measure) -> str:

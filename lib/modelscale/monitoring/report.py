@@ -22,12 +22,13 @@ from pyspark.sql import functions as F
 from modelscale.config.models import Settings
 from modelscale.delta import Lakehouse
 from modelscale.logs import get_logger
-from modelscale.monitoring.charts import data_uri, distribution_chart, metric_chart, psi_chart
+from modelscale.monitoring.charts import data_uri, distribution_chart, metric_chart, psi_chart, slices_chart
 from modelscale.monitoring.measures import LABELLED_ROWS
 from modelscale.monitoring.page import Chart, render
 from modelscale.monitoring.profile import ColumnProfile
-from modelscale.monitoring.results import FEATURE_DRIFT, PERFORMANCE, PREDICTION_DRIFT, Measure
+from modelscale.monitoring.results import FEATURE_DRIFT, PERFORMANCE, PREDICTION_DRIFT, SLICE, Measure
 from modelscale.tracking.setup import configure
+from modelscale.training.slices import Segment
 
 log = get_logger("monitor")
 HISTORY_DAYS = 180
@@ -64,7 +65,7 @@ def write_report(out_dir: Path, data: ReportInput) -> Path:
     page = out_dir / "index.html"
     tmp = page.with_suffix(".tmp")
     tmp.write_text(render(data.pipeline, data.champion, data.latest, drift_charts(data), distribution_charts(data),
-                          performance_charts(data)), encoding="utf-8")
+                          performance_charts(data), slices_charts(data)), encoding="utf-8")
     tmp.replace(page)
     return page
 
@@ -100,6 +101,24 @@ def performance_charts(data: ReportInput) -> list[Chart]:
             charts.append(_chart(metric, metric_chart(metric, points, bounds, dates, count=metric == LABELLED_ROWS),
                                  f"{metric} per date", any(m.breached for m in latest if m.metric == metric)))
     return charts
+
+
+def slices_charts(data: ReportInput) -> list[Chart]:
+    """The audited metric per segment of the last run date's outcomes, one panel per slice column (none without
+    slices)."""
+    segments = segments_of(data.latest)
+    if not segments:
+        return []
+    return [_chart("segments", slices_chart(segments), f"{segments[0].metric} per segment of "
+                   f"{', '.join(dict.fromkeys(s.column for s in segments))}", any(s.flagged for s in segments))]
+
+
+def segments_of(latest: list[Measure]) -> list[Segment]:
+    """The `SLICE` rows of ``latest`` as segments, against the performance row of their metric (the overall value)."""
+    overall = {m.metric: m.value for m in latest if m.kind == PERFORMANCE}
+    return [Segment(column=m.feature or "", segment=m.segment, rows=m.rows, metrics={m.metric: m.value},
+                    metric=m.metric, overall=overall.get(m.metric), bound=m.threshold,
+                    checked=m.threshold is not None, flagged=m.flagged) for m in latest if m.kind == SLICE]
 
 
 def log_report(settings: Settings, pipeline: str, page: Path, job_run_id: str, dates: str) -> str | None:

@@ -71,7 +71,10 @@ def run(ctx: JobContext) -> JobResult:
                 info = log_outcome(outcome, cfg, dfs_tmpdir(ctx.settings))
                 log_reference(outcome.splits.train, outcome.test_predictions, cfg.model, cfg.monitoring)
             summary = {"mlflow_run_id": active.info.run_id, "inputs": versions, "rows": outcome.rows,
-                       "metrics": outcome.metrics, "best_params": outcome.search.best_params}
+                       "metrics": outcome.metrics, "best_params": outcome.search.best_params,
+                       "slices_flagged": [s.describe() for s in outcome.slices if s.flagged]}
+            for flagged in summary["slices_flagged"]:
+                log.warning("segment flagged on the test split: %s", flagged)
             if plan.reproduces:
                 summary["reproduced"] = _compare(plan.reproduces, outcome.metrics)
             else:

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import pandas as pd
 from mlflow.models import infer_signature
 from mlflow.models.model import ModelInfo
 
 from modelscale.config.models import PipelineConfig
+from modelscale.monitoring.charts import slices_chart
 from modelscale.secrets import redact
 from modelscale.tracking import spark_models
 from modelscale.training import plots
 from modelscale.config.estimators import estimator_spec
 from modelscale.training.evaluation import calibration_bins, confusion, curve_points
+from modelscale.training.slices import Segment
 from modelscale.training.trainer import TrainOutcome
 
 CONFIG_ARTIFACT = "config/pipeline.json"
+SLICES_ARTIFACT = "slices/segments.json"
 SAMPLE_ROWS = 2000  # bounded sample for the predicted-vs-actual plot
 IMPORTANCE_FIGURE = "feature_importance.png"  # under figures/, for every estimator (importances or coefficients)
 IMPORTANCE_ARTIFACT = "feature_importance.json"  # its numbers: kind, by_feature, by_column
@@ -50,6 +55,7 @@ def log_outcome(outcome: TrainOutcome, cfg: PipelineConfig, dfs_tmpdir: str) -> 
     mlflow.log_dict({"window": {k: [str(d) for d in getattr(outcome.window, k)] for k in ("train", "validation", "test")}},
                     "window.json")
     _log_search(outcome)
+    _log_slices(outcome.slices)
     _log_figures(outcome, model_cfg.label, model_cfg.threshold, estimator_spec(model_cfg.estimator).task)
     cols = [*model_cfg.categorical, *model_cfg.numeric]
     sample = outcome.test_predictions.select(*cols, "prediction").limit(5).toPandas()
@@ -96,10 +102,32 @@ def _log_figures(outcome: TrainOutcome, label: str, threshold: float, task: str)
             sample = pred.select(label, "prediction").sample(fraction=min(1.0, SAMPLE_ROWS / max(outcome.rows["test"], 1)),
                                                              seed=0).limit(SAMPLE_ROWS).toPandas()
             plots.predicted_vs_actual(sample[label].tolist(), sample["prediction"].tolist(), out / "predicted_vs_actual.png")
+        if outcome.slices:
+            slices_chart(outcome.slices).savefig(out / "slices.png", dpi=100)
         if outcome.weights is not None:
             plots.feature_weights(outcome.weights, out / IMPORTANCE_FIGURE)
             mlflow.log_dict(outcome.weights.as_dict(), IMPORTANCE_ARTIFACT)
         mlflow.log_artifacts(str(out), "figures")
+
+
+def _log_slices(segments: list[Segment]) -> None:
+    """The segments of the test split as a table artifact (`SLICES_ARTIFACT`, one row per segment: rows, every
+    metric, the audited one's overall value and bound, checked and flagged), the audited metric of each as
+    ``slice/<metric>/<column>/<segment>`` and the number flagged as ``slice/flagged``."""
+    if not segments:
+        return
+    mlflow.log_table(pd.DataFrame([{"column": s.column, "segment": s.segment, "rows": s.rows, "metric": s.metric,
+                                    "value": s.value, "overall": s.overall, "bound": s.bound, "checked": s.checked,
+                                    "flagged": s.flagged, **s.metrics} for s in segments]), SLICES_ARTIFACT)
+    mlflow.log_metrics({slice_metric_name(s): s.value for s in segments if s.value is not None})
+    mlflow.log_metric("slice/flagged", sum(s.flagged for s in segments))
+
+
+def slice_metric_name(segment: Segment) -> str:
+    """``slice/auc_roc/carrier/UA``: a segment's value made a valid MLflow metric name (other characters as ``_``)."""
+    text = "null" if segment.segment is None else segment.segment
+    safe = re.sub(r"[^\w.\- ]", "_", text).strip(" ")
+    return f"slice/{segment.metric}/{segment.column}/{safe if safe.strip('.') else '_'}"
 
 
 def _flatten(data: dict[str, Any], prefix: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ estimator on their cached output, evaluate on the held-out splits. No MLflow her
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyspark.ml import PipelineModel
 from pyspark.sql import DataFrame
@@ -18,6 +18,7 @@ from modelscale.logs import get_logger, step
 from modelscale.config.metrics import DEFAULT_METRIC
 from modelscale.training.evaluation import check_metric, evaluate, evaluator
 from modelscale.training.explain import FeatureWeights, feature_weights, slots
+from modelscale.training.slices import Segment, audit
 from modelscale.training.pipeline_builder import (
     FEATURES,
     WEIGHT,
@@ -49,6 +50,7 @@ class TrainOutcome:
     search: SearchResult
     test_predictions: DataFrame
     weights: FeatureWeights | None = None
+    slices: list[Segment] = field(default_factory=list)
 
     def release(self) -> None:
         release(self.test_predictions)
@@ -119,10 +121,15 @@ def train_model(features: DataFrame, cfg: PipelineConfig, end: dt.date, *, table
         val_metrics = evaluate(full.transform(splits.validation), spec.task, model.label, model.threshold) \
             if rows["validation"] else {}
         info.update(rows)
+    slices: list[Segment] = []
+    if model.slices is not None:
+        with step(log, "slices", columns=",".join(model.slices.columns)) as info:
+            slices = audit(test_pred, model.slices, spec.task, model.label, model.threshold, metrics)
+            info.update(segments=len(slices), flagged=sum(s.flagged for s in slices))
     vector = slots(feature_model.transform(splits.train.limit(0)).schema[assembled_column(model)])
     return TrainOutcome(model=full, window=w, splits=splits, rows=rows, metrics=metrics,
                         validation_metrics=val_metrics, search=result, test_predictions=test_pred,
-                        weights=feature_weights(result.model, vector))
+                        weights=feature_weights(result.model, vector), slices=slices)
 
 
 def _stable(df: DataFrame, key: list[str]) -> DataFrame:
