@@ -20,9 +20,9 @@ DIST_ENV := .dist-env
 DIST_ENV_STAMP := $(DIST_ENV)/.installed
 PACKAGE_FILES := $(shell find lib/modelscale conf -type f ! -path '*/__pycache__/*') pyproject.toml
 
-.PHONY: setup java delta-jars pushgateway demo report-screenshot test bench clean dist test-cluster
+.PHONY: setup java delta-jars s3a-jars pushgateway demo report-screenshot test bench clean dist test-cluster
 
-setup: java $(STAMP) delta-jars pushgateway $(AIRFLOW_STAMP)
+setup: java $(STAMP) delta-jars s3a-jars pushgateway $(AIRFLOW_STAMP)
 
 java:
 	@bash scripts/ensure_java.sh
@@ -31,6 +31,11 @@ java:
 # the installed delta-spark and pyspark). If the fetch fails it says so in one line and jobs use delta-rs.
 delta-jars: $(STAMP)
 	@$(PY) scripts/fetch_delta_jars.py
+
+# Spark's S3A connector (s3a://): hadoop-aws at pyspark's Hadoop and the AWS SDK modules it uses (13 MB, not the SDK's
+# 600 MB bundle), fetched once into .jars/s3a. If the fetch fails it says so in one line and the S3 test is skipped.
+s3a-jars: $(STAMP)
+	@$(PY) scripts/fetch_s3a_jars.py
 
 # The Prometheus Pushgateway the metrics test pushes to (3 MB, Debian's package unpacked into .tools/pushgateway; a
 # no-op once there). If it cannot be had the script says so in one line and that test is skipped.

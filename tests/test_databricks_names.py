@@ -63,7 +63,8 @@ def test_unity_catalog_registry_needs_a_model_schema(home: Path, overrides: dict
 
 @pytest.mark.parametrize(("location", "expected"), [
     ("dbfs:/modelscale/mlflow", "dbfs:/modelscale/mlflow"),
-    ("s3a://bucket/mlflow", "s3a://bucket/mlflow"),
+    ("s3a://bucket/mlflow", "s3://bucket/mlflow"),  # MLflow knows S3 as s3:// only
+    ("s3://bucket/mlflow", "s3://bucket/mlflow"),
     ("abfss://c@acct.dfs.core.windows.net/mlflow", "abfss://c@acct.dfs.core.windows.net/mlflow"),
     ("/Volumes/main/modelscale/mlflow", "dbfs:/Volumes/main/modelscale/mlflow"),
 ])

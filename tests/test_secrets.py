@@ -10,9 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import types
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +21,7 @@ import yaml
 from homes import REPO
 from mlflow import MlflowClient
 from pyspark.sql import SparkSession
+from servers import wait_for_http
 from training.conftest import END, Slice, home_env, slice_, small  # noqa: F401  (fixtures)
 
 from modelscale import runner
@@ -231,23 +230,11 @@ def tracking_server(home_env: Path, tmp_path_factory: pytest.TempPathFactory) ->
              "--default-artifact-root", str(home_env / "mlflow" / "artifacts"), "--host", "127.0.0.1",
              "--port", str(port), "--workers", "1"], stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_for(f"http://127.0.0.1:{port}/health", server, log)
+        wait_for_http(f"http://127.0.0.1:{port}/health", server, log, "MLflow server")
         yield f"127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=60)
-
-
-def _wait_for(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text()
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"MLflow server did not start: {log.read_text()}")
 
 
 def _conf_with_secrets(to: Path) -> Path:

@@ -203,8 +203,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.command == "demo-data":
         from modelscale.ingest.demo_data import demo_for, write_landing
+        from modelscale.storage import s3
 
         cfg = load_config(args.env, args.pipeline or _default_pipeline(args.env))
+        s3.configure(cfg.settings.storage.s3)  # a landing root on S3 is written with these settings
         folders = [src.path for src in cfg.pipeline.sources.values()] if cfg.pipeline else []
         summary = write_landing(cfg.settings.storage.landing, args.start, args.end, demo_for(folders))
         print(json.dumps(summary, indent=2, default=str))

@@ -17,6 +17,7 @@ from modelscale.logs import get_logger, setup_logging, step
 from modelscale.registry import JOBS, available, get_job
 from modelscale.secrets import redact_text
 from modelscale.session import get_spark
+from modelscale.storage import s3
 
 log = get_logger("runner")
 
@@ -59,6 +60,7 @@ def build_context(
     st = cfg.settings
     setup_logging(st.log_level, st.home / "logs")
     session = spark or get_spark(st.spark)
+    s3.use(session, st.storage.s3)
     engine = select_engine(
         session,
         st.delta.engine,

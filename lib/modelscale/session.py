@@ -17,6 +17,7 @@ from modelscale.config.models import SparkSettings
 from modelscale.delta.jars import EXTENSION_CONF, session_jars
 from modelscale.logs import get_logger
 from modelscale.secrets import SECRET_NAME_REGEX
+from modelscale.storage.jars import session_jars as s3a_jars
 
 log = get_logger("session")
 
@@ -128,14 +129,18 @@ def _umask_mode() -> str:
 
 
 def _with_delta_jars(builder: SparkSession.Builder, settings: SparkSettings) -> SparkSession.Builder:
-    """The native Delta jars and SQL extension on a session we start (see `modelscale.delta.jars`). Delta's
-    own jobs take the session's shuffle width: its log state is read in 50 tasks by default, and VACUUM lists
-    files in 10,000 (Spark's partition discovery parallelism): on two cores a tiny table's VACUUM took 70 s."""
+    """The native Delta jars and SQL extension on a session we start (see `modelscale.delta.jars`), and the S3A
+    connector's jars (`modelscale.storage.jars`). Delta's own jobs take the session's shuffle width: its log state
+    is read in 50 tasks by default, and VACUUM lists files in 10,000 (Spark's partition discovery parallelism): on
+    two cores a tiny table's VACUUM took 70 s."""
     jars = session_jars(settings.delta_jars)
+    s3a = s3a_jars(settings.s3a_jars)
+    if s3a:
+        builder = builder.config("spark.jars", ",".join(jars + s3a))
     if not jars:
         return builder
     width = str(settings.shuffle_partitions)
-    conf = {**EXTENSION_CONF, "spark.jars": ",".join(jars), "spark.databricks.delta.snapshotPartitions": width,
+    conf = {**EXTENSION_CONF, "spark.jars": ",".join(jars + s3a), "spark.databricks.delta.snapshotPartitions": width,
             "spark.sql.sources.parallelPartitionDiscovery.parallelism": width}
     for key, value in conf.items():
         builder = builder.config(key, value)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,6 +19,7 @@ from modelscale.config.estimators import ESTIMATORS
 from modelscale.config.features import FeaturesConfig
 from modelscale.config.modeling import ModelConfig, TrainingConfig
 from modelscale.config.monitoring import MonitoringConfig, ScoringConfig
+from modelscale.config.paths import local_only
 from modelscale.config.types import check_type_name
 from modelscale.config.validation import ValidationConfig
 from modelscale.errors import ConfigError
@@ -29,8 +31,8 @@ def _without_credentials(location: str) -> str:
     """Refuse a password or token in a path: paths reach table logs, MLflow's store, Spark plans and the Spark UI,
     where nothing redacts them."""
     if holds_secret(location):
-        raise ValueError("a location must not hold a credential: give storage credentials in spark.conf, for "
-                         "example spark.hadoop.fs.s3a.secret.key: ${secret:aws/secret-key}")
+        raise ValueError("a location must not hold a credential: give storage credentials in storage.s3 or "
+                         "spark.conf, for example storage.s3.secret_key: ${secret:aws/secret-key}")
     return location
 
 
@@ -51,6 +53,8 @@ class SparkSettings(StrictModel):
     conf: dict[str, str] = Field(default_factory=dict)
     # The native Delta jars for a session we build: ``auto`` those `make setup` fetched, ``none``, or a folder.
     delta_jars: str = "auto"
+    # Spark's S3A connector (s3a://) for a session we build: ``auto`` those `make setup` fetched, ``none``, or a folder.
+    s3a_jars: str = "auto"
 
 
 class DeltaSettings(StrictModel):
@@ -61,8 +65,37 @@ class DeltaSettings(StrictModel):
     max_open_files_per_task: int = Field(32, ge=1)
 
 
+class S3Settings(StrictModel):
+    """How to reach S3 or an S3-compatible server (MinIO, Ceph, ...): one set of settings that Spark's S3A
+    connector, the delta-rs engine, the driver's file access (landing files) and MLflow's artifacts all take
+    (`modelscale.storage.s3`). Unset keys leave each client to its defaults: AWS's endpoint, and credentials from
+    the default chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, a profile, an instance role). Give keys as
+    ``${secret:<scope>/<key>}`` references, never as text in a file."""
+
+    endpoint: str | None = None  # http(s)://host:port of an S3-compatible server; http:// turns TLS off
+    region: str | None = None
+    path_style: bool = False  # bucket in the path (most S3-compatible servers), not in the host name
+    access_key: str | None = None
+    secret_key: str | None = None
+    session_token: str | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^/\s]+/?", value):
+            raise ValueError("expected http(s)://host[:port], for example http://127.0.0.1:9000")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _keys_in_pairs(self) -> S3Settings:
+        if (self.access_key is None) != (self.secret_key is None):
+            raise ValueError("give both access_key and secret_key, or neither (the default credential chain)")
+        return self
+
+
 class StorageSettings(StrictModel):
-    """Where tables and landing files live.
+    """Where tables and landing files live: local paths, or any storage URI Spark's Hadoop file systems read
+    (``s3a://``, ``abfss://``, ``gs://``, ``dbfs:/``, ``/Volumes/...``).
 
     A table's location is ``<catalog>.<schema>.<name>`` when ``catalog`` is set (Unity Catalog),
     else ``<root>/<layer>/<name>`` (a local path or a storage URI).
@@ -72,6 +105,7 @@ class StorageSettings(StrictModel):
     landing: Location
     catalog: str | None = None
     database: str | None = None
+    s3: S3Settings | None = None
 
     @model_validator(mode="after")
     def _catalog_needs_database(self) -> StorageSettings:
@@ -112,7 +146,9 @@ class MetricsSettings(StrictModel):
     ``<textfile_dir>/<pipeline>_<job>.prom`` for node_exporter's textfile collector (default ``<home>/metrics``)."""
 
     pushgateway_url: str | None = None
-    textfile_dir: Path | None = None
+    textfile_dir: Annotated[Path | None, local_only(
+        "node_exporter's textfile collector reads files on its own machine (metrics.pushgateway_url sends them "
+        "elsewhere)")] = None
 
     @field_validator("pushgateway_url")
     @classmethod

@@ -8,12 +8,13 @@ retraining.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from modelscale.config.base import StrictModel
 from modelscale.config.modeling import Floor
+from modelscale.config.paths import local_only
 
 
 class ScoringConfig(StrictModel):
@@ -51,7 +52,9 @@ class MonitoringConfig(StrictModel):
     thresholds: dict[str, float | None] = Field(default_factory=dict)
     label_delay_days: int = Field(1, ge=0)
     performance_floors: list[Floor] = Field(default_factory=list)
-    report_dir: str | None = None
+    report_dir: Annotated[str | None, local_only(
+        "the report is a page on this machine, and goes to MLflow's artifacts (mlflow.artifact_location, which may "
+        "be object storage)")] = None
     retrain_on_breach: bool = False
     on_breach: Literal["alert", "fail"] = "alert"
 

@@ -40,13 +40,26 @@ def expected_versions() -> tuple[str, str]:
     return metadata.version("delta-spark"), ".".join(pyspark.__version__.split(".")[:2])
 
 
-def fetched_jars() -> list[str]:
-    """The jars `make setup` fetched (none when it did not), for launchers outside the jobs' environment:
-    the Airflow DAG hands them to spark-submit."""
-    manifest = fetched_folder() / MANIFEST
-    if not manifest.exists():
-        return []
-    return [str(fetched_folder() / name) for name in json.loads(manifest.read_text())["jars"]]
+def fetched_jars(folder: Path | None = None) -> list[str]:
+    """The jars `make setup` fetched into ``folder`` (default: the Delta jars' folder; none when it did not), for
+    launchers outside the jobs' environment: the Airflow DAG hands them to spark-submit."""
+    folder = folder or fetched_folder()
+    manifest = read_manifest(folder)
+    return [str(folder / name) for name in manifest["jars"]] if manifest else []
+
+
+def read_manifest(folder: Path) -> dict[str, object] | None:
+    """What `make setup` recorded of the jars it fetched into ``folder`` (None when it fetched none there)."""
+    manifest = folder / MANIFEST
+    return json.loads(manifest.read_text()) if manifest.exists() else None
+
+
+def folder_jars(folder: str, setting_key: str) -> list[str]:
+    """Every jar in ``folder``, the value of setting ``setting_key`` (a warning when there is none)."""
+    jars = sorted(str(p) for p in Path(folder).expanduser().glob("*.jar"))
+    if not jars:
+        log.warning("%s is %s, which holds no jars: none are added", setting_key, folder)
+    return jars
 
 
 def session_jars(setting: str) -> list[str]:
@@ -55,15 +68,10 @@ def session_jars(setting: str) -> list[str]:
     if setting == "none":
         return []
     if setting != "auto":
-        folder = Path(setting).expanduser()
-        jars = sorted(str(p) for p in folder.glob("*.jar"))
-        if not jars:
-            log.warning("spark.delta_jars is %s, which holds no jars: the native Delta engine is off", folder)
-        return jars
-    manifest = fetched_folder() / MANIFEST
-    if not manifest.exists():
+        return folder_jars(setting, "spark.delta_jars")
+    fetched = read_manifest(fetched_folder())
+    if fetched is None:
         return []
-    fetched = json.loads(manifest.read_text())
     delta_version, spark_minor = expected_versions()
     if (fetched.get("delta_version"), fetched.get("spark_minor")) != (delta_version, spark_minor):
         log.warning("the Delta jars in %s are for delta-spark %s on Spark %s, not the installed %s on %s: "

@@ -25,9 +25,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyarrow import fs as pafs
+
 from modelscale.cadence import run_dates_between
+from modelscale.config.paths import is_storage_uri
 from modelscale.errors import InputDataError
 from modelscale.logs import get_logger, step
+from modelscale.storage.files import filesystem, join
 
 log = get_logger("ingest.demo_data")
 
@@ -113,9 +117,11 @@ def write_landing(landing_root: str | Path, start: dt.date | None = None, end: d
     start, end = start or demo.first, end or demo.last
     if end < start:
         raise InputDataError(f"demo data: end {end} is before start {start}")
+    root = os.fspath(landing_root)
+    write = _put_if_changed if is_storage_uri(root) else _write_if_changed
     with step(log, "demo data", dataset=demo.name, start=start, end=end) as info:
-        files = demo.files(Path(landing_root), start, end)
-        written = sum(_write_if_changed(path, content) for path, content in files.items())
+        files = demo.files(Path(), start, end)  # relative to the landing root
+        written = sum(write(join(root, path.as_posix()), content) for path, content in files.items())
         info.update(files=len(files), written=written, unchanged=len(files) - written)
     return {"files": len(files), "written": written, "unchanged": len(files) - written}
 
@@ -146,8 +152,23 @@ def _dated(lines: Iterator[str], fields: tuple[int, int, int]) -> Iterator[tuple
         yield dt.date(int(parts[fields[0]]), int(parts[fields[1]]), int(parts[fields[2]])), line
 
 
-def _write_if_changed(path: Path, content: bytes) -> bool:
+def _put_if_changed(uri: str, content: bytes) -> bool:
+    """Put ``content`` at storage URI ``uri`` unless the object already holds exactly it (an object appears whole);
+    True when written."""
+    fs, path = filesystem(uri)
+    info = fs.get_file_info(path)
+    if info.type == pafs.FileType.File and info.size == len(content):
+        with fs.open_input_stream(path) as existing:
+            if existing.read() == content:
+                return False
+    with fs.open_output_stream(path) as out:
+        out.write(content)
+    return True
+
+
+def _write_if_changed(file: str, content: bytes) -> bool:
     """Write ``content`` atomically unless the file already holds exactly it; True when written."""
+    path = Path(file)
     if path.exists() and path.stat().st_size == len(content) and path.read_bytes() == content:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)

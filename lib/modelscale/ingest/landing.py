@@ -3,7 +3,9 @@
 A landing file carries its date in its name (``flights_2013-01-05.csv``) and belongs to the run date of the
 pipeline's cadence that holds it (itself, or for a monthly pipeline the first of its month: `modelscale.cadence`).
 For the run dates ``D1..Dn`` an incremental source picks the files of ``D1..Dn``; a snapshot source picks its
-latest snapshot of a run date on or before ``Dn``. Each picked file is read once on the driver to check it
+latest snapshot of a run date on or before ``Dn``. The landing root is a local path or a storage URI (``s3a://``,
+``abfss://``, ``gs://``, ``dbfs:/``, ``/Volumes/...``): the driver lists and reads it through
+`modelscale.storage.files`, Spark reads the picked files by the same path. Each picked file is read once on the driver to check it
 (readable, not empty, valid UTF-8 for text formats), take its SHA-256, its header line and, for a text
 format, the number of records it holds: counted apart from Spark's parse, so the ingest can prove
 that every record landed in bronze or the quarantine. A CSV record is an RFC 4180 record: a quoted
@@ -18,14 +20,18 @@ import datetime as dt
 import fnmatch
 import functools
 import hashlib
+import os
+import posixpath
 import re
 from dataclasses import dataclass
 from itertools import repeat
-from pathlib import Path
+
+from pyarrow import fs as pafs
 
 from modelscale.cadence import Cadence, period_start
 from modelscale.config.models import SourceConfig
 from modelscale.errors import ConfigError, InputDataError
+from modelscale.storage.files import filesystem, join, list_files
 
 DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _CHUNK = 1 << 20
@@ -37,7 +43,7 @@ class LandingFile:
     """One landing file: where it is, the date in its name, the run date it belongs to (that date, or for a monthly
     pipeline the first of its month) and its fingerprint."""
 
-    path: Path
+    path: str  # a local path or a storage URI, as Spark reads it
     rel_path: str
     file_date: dt.date
     run_date: dt.date
@@ -178,18 +184,24 @@ def _atom(char: str) -> str:
 
 
 def find_files(
-    landing_root: str | Path, name: str, source: SourceConfig, run_dates: list[dt.date], cadence: Cadence = "daily"
+    landing_root: str | os.PathLike[str], name: str, source: SourceConfig, run_dates: list[dt.date],
+    cadence: Cadence = "daily",
 ) -> list[LandingFile]:
     """The files of source ``name`` for ``run_dates`` (of ``cadence``), inspected, in date order."""
-    folder = Path(landing_root) / source.path
-    if not folder.is_dir():
+    folder_rel = posixpath.normpath(source.path)
+    folder = join(os.fspath(landing_root), folder_rel)
+    try:
+        listed = list_files(folder)
+    except FileNotFoundError:
         raise InputDataError(
             f"source {name!r}: landing folder {folder} does not exist "
             f"(expected files matching {source.pattern!r} there)"
-        )
-    dated = sorted((_file_date(p), p) for p in folder.iterdir()
-                   if p.is_file() and not p.name.startswith(".") and fnmatch.fnmatch(p.name, source.pattern))
-    owned = [(period_start(d, cadence), d, p) for d, p in dated]  # (run date, file date, path)
+        ) from None
+    except OSError as exc:  # unreachable storage, refused credentials, not a folder
+        raise InputDataError(f"source {name!r}: cannot list landing folder {folder}: {exc}") from None
+    dated = sorted((_file_date(info.base_name), info) for info in listed
+                   if not info.base_name.startswith(".") and fnmatch.fnmatch(info.base_name, source.pattern))
+    owned = [(period_start(d, cadence), d, info) for d, info in dated]  # (run date, file date, file)
     if source.snapshot:
         picked = [f for f in owned if f[0] <= max(run_dates)][-1:]
     else:
@@ -199,23 +211,24 @@ def find_files(
         quoting = Quoting.of(source)
     except ValueError as exc:
         raise ConfigError(f"sources.{name}.options: {exc}") from None
-    return [_inspect(p, d, r, Path(landing_root), source, quoting) for r, d, p in picked]
+    return [_inspect(join(folder, info.base_name), f"{folder_rel}/{info.base_name}", info, d, r, source, quoting)
+            for r, d, info in picked]
 
 
-def _file_date(path: Path) -> dt.date:
-    m = DATE_IN_NAME.search(path.name)
+def _file_date(name: str) -> dt.date:
+    m = DATE_IN_NAME.search(name)
     try:
-        return dt.date.fromisoformat(m.group(1)) if m else _no_date(path)
+        return dt.date.fromisoformat(m.group(1)) if m else _no_date(name)
     except ValueError:
-        return _no_date(path)
+        return _no_date(name)
 
 
-def _no_date(path: Path) -> dt.date:
-    raise InputDataError(f"landing file {path}: its name carries no valid date YYYY-MM-DD, so no run date owns it")
+def _no_date(name: str) -> dt.date:
+    raise InputDataError(f"landing file {name}: its name carries no valid date YYYY-MM-DD, so no run date owns it")
 
 
-def _inspect(path: Path, file_date: dt.date, run_date: dt.date, root: Path, source: SourceConfig,
-             quoting: Quoting | None) -> LandingFile:
+def _inspect(path: str, rel_path: str, info: pafs.FileInfo, file_date: dt.date, run_date: dt.date,
+             source: SourceConfig, quoting: Quoting | None) -> LandingFile:
     """Read the file once: checksum, emptiness, UTF-8 validity, header line and records."""
     text = source.format in ("csv", "json")
     digest = hashlib.sha256()
@@ -223,8 +236,8 @@ def _inspect(path: Path, file_date: dt.date, run_date: dt.date, root: Path, sour
     lines = RecordLines(header=has_header(source), quoting=quoting)
     offset = 0
     try:
-        stat = path.stat()
-        with path.open("rb") as fh:
+        fs, fs_path = filesystem(path)
+        with fs.open_input_stream(fs_path) as fh:
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)
                 if text:
@@ -243,15 +256,15 @@ def _inspect(path: Path, file_date: dt.date, run_date: dt.date, root: Path, sour
         raise InputDataError(f"landing file {path}: {exc}") from None
     except OSError as exc:
         raise InputDataError(f"cannot read landing file {path}: {exc.strerror or exc}") from None
-    if stat.st_size == 0 or (text and lines.blank):
+    if offset == 0 or (text and lines.blank):
         raise InputDataError(f"landing file {path} is empty (expected at least a header line)")
     return LandingFile(
         path=path,
-        rel_path=path.relative_to(root).as_posix(),
+        rel_path=rel_path,
         file_date=file_date,
         run_date=run_date,
-        size=stat.st_size,
-        mtime=dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.UTC),
+        size=offset,
+        mtime=info.mtime.astimezone(dt.UTC) if info.mtime else dt.datetime.fromtimestamp(0, tz=dt.UTC),
         checksum=digest.hexdigest(),
         header_line=lines.first if has_header(source) else None,
         records=lines.records if text else None,

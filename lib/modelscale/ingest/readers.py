@@ -27,6 +27,7 @@ from modelscale.config.models import SourceConfig
 from modelscale.errors import InputDataError
 from modelscale.ingest.landing import DATE_IN_NAME, LandingFile, Quoting, has_header
 from modelscale.sql_text import ident, one_of, string
+from modelscale.storage.files import filesystem
 
 RAW = "_raw_record"
 REASON = "_reason"  # on quarantined records, see `reason`
@@ -117,7 +118,9 @@ def _parquet_footer(name: str, f: LandingFile) -> Any:
     import pyarrow.parquet as pq
 
     try:
-        return pq.read_metadata(f.path)
+        fs, path = filesystem(f.path)
+        with fs.open_input_file(path) as source:
+            return pq.read_metadata(source)
     except Exception as exc:  # pyarrow raises several types for a damaged footer
         raise InputDataError(f"source {name!r}: file {f.path} is not a readable parquet file: {exc}") from None
 
@@ -138,7 +141,7 @@ def _read_group(
     would slow down the parse of every good record. The expressions are SQL text (`sql_text`): as Column
     objects, planning a year of flights took 1,700 driver-to-JVM round trips, about half a second.
     """
-    paths = [str(f.path) for f in files]
+    paths = [f.path for f in files]
     if source.format == "parquet":
         parsed = spark.read.parquet(*paths).selectExpr(
             *[f"CAST({ident(c)} AS STRING) AS {ident(c)}" for c in columns],
@@ -180,8 +183,8 @@ def _records(spark: SparkSession, quoting: Quoting | None, header: bool, files: 
     """The records of text files: the raw record, the file's name and whether it opens a quote that no line
     closes rightly. A file whose records are its lines (the usual case) is read as lines, at the cost it had before
     records could span lines; the others are joined by `_joined_records`."""
-    by_line = [str(f.path) for f in files if not f.multiline]
-    joined = [str(f.path) for f in files if f.multiline]
+    by_line = [f.path for f in files if not f.multiline]
+    joined = [f.path for f in files if f.multiline]
     frames = [spark.read.text(by_line).selectExpr(f"value AS {RAW}", f"{_FILE_NAME} AS {_NAME}",
                                                   f"FALSE AS {_MISQUOTED}")] if by_line else []
     if joined and quoting:  # only a quote makes a file `multiline`

@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import mlflow
 
 from modelscale.config.models import MlflowSettings, Settings
+from modelscale.storage import s3
 
 # A URI scheme (RFC 3986) of two or more characters: ``C:/x`` is a Windows path, not a URI.
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
@@ -30,9 +31,12 @@ def configure(settings: Settings, pipeline: str) -> str:
     A local SQLite store gets its directory created; new experiments put artifacts under
     ``mlflow.artifact_location/<experiment name>``. Experiments are tagged as model development
     (`EXPERIMENT_KIND_TAG`), also existing ones that have no kind yet. A ``user:password@`` in either URI goes to
-    MLflow as credentials (`without_credentials`).
+    MLflow as credentials (`without_credentials`); ``storage.s3`` reaches MLflow's S3 artifact store (boto3) through
+    its environment variables (`s3.mlflow_env`).
     """
     cfg = settings.mlflow
+    if settings.storage.s3 is not None:
+        os.environ.update(s3.mlflow_env(settings.storage.s3))
     if cfg.tracking_uri.startswith("sqlite:///"):
         Path(cfg.tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(without_credentials(cfg.tracking_uri))
@@ -54,12 +58,13 @@ def configure(settings: Settings, pipeline: str) -> str:
 def artifact_root(location: str) -> str:
     """``mlflow.artifact_location`` as the URI MLflow takes.
 
-    A URI with a scheme (``dbfs:/``, ``s3a://``, ``file:/``) is passed through; a ``/Volumes/...`` path is a Unity
-    Catalog volume and becomes ``dbfs:/Volumes/...``, the form Databricks' tracking server takes for volume-backed
-    experiments; any other path is a local folder, created here and given as a ``file://`` URI.
+    A URI with a scheme (``dbfs:/``, ``s3://``, ``abfss://``, ``file:/``) is passed through, Hadoop's ``s3a://`` as
+    the ``s3://`` MLflow knows; a ``/Volumes/...`` path is a Unity Catalog volume and becomes ``dbfs:/Volumes/...``,
+    the form Databricks' tracking server takes for volume-backed experiments; any other path is a local folder,
+    created here and given as a ``file://`` URI.
     """
     if _SCHEME.match(location):
-        return location
+        return s3.plain(location)
     if location.startswith("/Volumes/"):
         return f"dbfs:{location}"
     Path(location).mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,7 @@ def commit(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outco
     """
     log_dir = storage.join(root, "_delta_log")
     create = plan.get("create")
-    snapshot = None if create is not None else DeltaTable(root, version=plan["read_version"])
+    snapshot = None if create is not None else storage.table(root, version=plan["read_version"])
     if snapshot is not None:
         check_writable(snapshot, root, removes=bool(plan.get("removes")) and plan["data_change"])
     txn = plan.get("txn")
@@ -277,7 +277,7 @@ def _reads_added(plan: dict[str, Any], added: list[dict[str, Any]], root: str, v
         return False
     if label == "REPLACE WHERE":
         try:  # the winner's snapshot prunes its own files by the predicate (partition values, statistics)
-            uris = DeltaTable(root, version=version).file_uris(file_pruning_predicate=plan["predicate"])
+            uris = storage.table(root, version=version).file_uris(file_pruning_predicate=plan["predicate"])
         except Exception:  # a predicate delta-rs cannot evaluate: every added file may match
             return True
         matching = {_local(u) for u in uris}
@@ -304,13 +304,14 @@ def _conflict(root: str, operation: str, version: int, what: str) -> None:
 
 
 def _txn_done(root: str, txn: dict[str, Any]) -> bool:
-    seen = DeltaTable(root).transaction_version(txn["app_id"]) if DeltaTable.is_deltatable(root) else None
+    exists = DeltaTable.is_deltatable(root, storage_options=storage.options(root))
+    seen = storage.table(root).transaction_version(txn["app_id"]) if exists else None
     return seen is not None and seen >= txn["version"]
 
 
 def _nothing_done(root: str, adds: list[dict[str, Any]]) -> Outcome:
     storage.delete([storage.join(root, a["path"]) for a in adds])
-    return Outcome(DeltaTable(root).version(), False, 0, 0, 0)
+    return Outcome(storage.table(root).version(), False, 0, 0, 0)
 
 
 def _decoded(path: str) -> str:
@@ -357,7 +358,7 @@ def _checkpoint_if_due(root: str, version: int, create: dict[str, Any] | None, s
     config = create["configuration"] if create is not None else snapshot.metadata().configuration
     interval = int(config.get("delta.checkpointInterval") or DEFAULT_CHECKPOINT_INTERVAL)
     if version > 0 and version % interval == 0:
-        DeltaTable(root).create_checkpoint()
+        storage.table(root).create_checkpoint()
 
 
 def validate_adds(adds: list[dict[str, Any]], partition_by: list[str], root: str) -> None:

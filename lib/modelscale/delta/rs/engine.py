@@ -23,6 +23,7 @@ from pyspark.sql.types import (ByteType, DateType, IntegerType, LongType, ShortT
 
 from modelscale.caching import release
 from modelscale.catalog import TableRef
+from modelscale.config.paths import is_storage_uri
 from modelscale.delta.model import OPERATION_KEY, CommitResult, TableInfo, Txn
 from modelscale.delta.rs import cdf, log, spark_files, storage
 from modelscale.delta.rs import merge as merge_plan
@@ -32,6 +33,7 @@ from modelscale.delta.rs.source import NAME, DeltaRsDataSource
 from modelscale.delta.schema import constraints_of, enforce, holds, unique_keys
 from modelscale.errors import ConcurrentWriteError, SchemaMismatchError, TableError
 from modelscale.local_frames import rows_frame
+from modelscale.storage import s3
 
 _ERRORS: dict[str, type[TableError]] = {
     "ConcurrentWriteError": ConcurrentWriteError,
@@ -96,7 +98,7 @@ class DeltaRsEngine:
     def create(self, ref: TableRef, schema: StructType) -> CommitResult:
         root = self._root(ref)
         table = DeltaTable.create(root, Schema.from_json(schema.json()), partition_by=ref.partition_by or None,
-                                  configuration=ref.config.properties or None)
+                                  configuration=ref.config.properties or None, storage_options=storage.options(root))
         if ref.config.constraints:
             table.alter.add_constraint(dict(ref.config.constraints))
         return CommitResult(ref.name, table.version(), True, "CREATE TABLE")
@@ -204,7 +206,7 @@ class DeltaRsEngine:
         if ref.is_catalog_name:
             raise TableError(f"table {ref.name}: {ref.location} is a catalog name; the delta-rs engine needs a "
                              "path or storage URI (set tables.{name}.location or use the native engine)")
-        return ref.location if "://" in ref.location else os.path.abspath(ref.location)
+        return ref.location if is_storage_uri(ref.location) else os.path.abspath(ref.location)
 
     def _table(self, ref: TableRef, **at: Any) -> DeltaTable:
         table = log.open_table(self._root(ref), **at)
@@ -340,6 +342,7 @@ class DeltaRsEngine:
              .option("partition_by", json.dumps(partition_by))
              .option("target_bytes", str(self._target_bytes)).option("max_open", str(self._max_open))
              .option("data_change", str(plan["data_change"]).lower())
+             .option(s3.OPTION, s3.to_option(s3.current()))
              .save())
             return storage.read_json(result_uri) or {}
         except Exception as exc:

@@ -40,7 +40,7 @@ class FileEntry:
 def open_table(root: str, version: int | None = None, timestamp: str | dt.datetime | None = None) -> DeltaTable | None:
     """The table at ``root`` (optionally time-travelled), None if there is none; refuses unsupported ones."""
     try:
-        table = DeltaTable(root)
+        table = storage.table(root)
     except TableNotFoundError:
         return None
     if version is not None:
@@ -123,13 +123,13 @@ def commit(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outco
 def _commit_with_delta_rs(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outcome:
     if plan.get("create") is not None:
         return _create(root, plan, adds)
-    table = DeltaTable(root, version=plan["read_version"])
+    table = storage.table(root, version=plan["read_version"])
     txn = plan.get("txn")
     if txn is not None:
-        seen = DeltaTable(root).transaction_version(txn["app_id"])
+        seen = storage.table(root).transaction_version(txn["app_id"])
         if seen is not None and seen >= txn["version"]:
             storage.delete([storage.join(root, a["path"]) for a in adds])
-            return Outcome(DeltaTable(root).version(), False, 0, 0, 0)
+            return Outcome(storage.table(root).version(), False, 0, 0, 0)
     partition_by = table.metadata().partition_columns
     check_writable(table, root, removes=bool(plan.get("removes")) and plan["data_change"])
     validate_adds(adds, partition_by, root)
@@ -179,6 +179,7 @@ def _create(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outc
     try:
         create_table_with_add_actions(root, schema, [AddAction(**a) for a in adds], "error", partition_by or None,
                                       configuration=create.get("configuration") or None,
+                                      storage_options=storage.options(root),
                                       commit_properties=_commit_properties(plan, adds, partition_by))
     except Exception as exc:
         existing = open_table(root)
@@ -200,7 +201,7 @@ def _create(root: str, plan: dict[str, Any], adds: list[dict[str, Any]]) -> Outc
 def _committed_version(root: str, write_id: str) -> int:
     """The version our commit landed at (delta-rs may have rebased it past concurrent commits)."""
     version = _version_of(root, write_id)
-    return DeltaTable(root).version() if version is None else version
+    return storage.table(root).version() if version is None else version
 
 
 def landed(root: str, write_id: str) -> bool:
@@ -212,7 +213,7 @@ def landed(root: str, write_id: str) -> bool:
 
 
 def _version_of(root: str, write_id: str) -> int | None:
-    for entry in DeltaTable(root).history(limit=50):
+    for entry in storage.table(root).history(limit=50):
         if entry.get(WRITE_ID_KEY) == write_id:
             return int(entry["version"])
     return None

@@ -19,6 +19,7 @@ from pyspark.sql.types import StructType
 
 from modelscale.delta.rs import files, log, storage
 from modelscale.errors import ModelscaleError
+from modelscale.storage import s3
 
 NAME = "modelscale_delta"
 
@@ -30,7 +31,7 @@ class FilesWritten(WriterCommitMessage):
 
 class DeltaRsDataSource(DataSource):
     """Options: path, plan, result (URIs), write_id, partition_by (JSON list), target_bytes, max_open,
-    data_change."""
+    data_change, and the driver's S3 settings (`s3.OPTION`): tasks and the commit run in other processes."""
 
     @classmethod
     def name(cls) -> str:
@@ -50,8 +51,10 @@ class DeltaRsWriter(DataSourceArrowWriter):
         self.target_bytes = int(options["target_bytes"])
         self.max_open = int(options["max_open"])
         self.data_change = options.get("data_change", "true") == "true"
+        self.s3 = options.get(s3.OPTION, "")
 
     def write(self, iterator: Any) -> FilesWritten:
+        s3.configure(s3.from_option(self.s3))
         out = files.PartitionedFileWriter(self.root, self.partition_by, self.target_bytes, self.max_open,
                                           self.data_change)
         try:
@@ -63,6 +66,7 @@ class DeltaRsWriter(DataSourceArrowWriter):
             raise
 
     def commit(self, messages: list[WriterCommitMessage | None]) -> None:
+        s3.configure(s3.from_option(self.s3))
         adds = [a for m in messages if isinstance(m, FilesWritten) for a in m.adds]
         plan = storage.read_json(self.plan_uri)
         try:
@@ -76,6 +80,7 @@ class DeltaRsWriter(DataSourceArrowWriter):
         storage.write_json(self.result_uri, asdict(outcome))
 
     def abort(self, messages: list[WriterCommitMessage | None]) -> None:
+        s3.configure(s3.from_option(self.s3))
         if log.landed(self.root, self.write_id):
             return
         adds = [a for m in messages if isinstance(m, FilesWritten) for a in m.adds]

@@ -1,22 +1,27 @@
-"""File access under a table root through pyarrow filesystems (local paths and storage URIs)."""
+"""File and table access under a table root (local paths and storage URIs), with the process's storage settings
+(`modelscale.storage`): pyarrow file systems for files, delta-rs ``storage_options`` for the log."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from pyarrow import fs as pafs
+from deltalake import DeltaTable
+
+from modelscale.storage import s3
+from modelscale.storage.files import filesystem, join
+
+__all__ = ["filesystem", "join", "options", "table", "write_json", "read_json", "delete", "delete_dir"]
 
 
-def filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
-    """The filesystem holding ``uri`` and the path to use with it."""
-    if "://" not in uri:
-        return pafs.LocalFileSystem(), uri
-    return pafs.FileSystem.from_uri(uri)
+def options(root: str) -> dict[str, str] | None:
+    """delta-rs ``storage_options`` for the table at ``root`` (None: delta-rs's defaults)."""
+    return s3.delta_options(s3.current()) if s3.is_s3(root) else None
 
 
-def join(root: str, rel: str) -> str:
-    return f"{root.rstrip('/')}/{rel}"
+def table(root: str, version: int | None = None) -> DeltaTable:
+    """The Delta table at ``root`` (at ``version``), opened with the storage settings."""
+    return DeltaTable(root, version=version, storage_options=options(root))
 
 
 def write_json(uri: str, payload: dict[str, Any]) -> None:
