@@ -33,7 +33,8 @@ figure.breached{border:2px solid #dc2626}figure img{max-width:100%;height:auto;d
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
 th,td{padding:5px 10px;border-bottom:1px solid #e2e8f0;text-align:left}
 th{background:#e2e8f0}.num{text-align:right;font-variant-numeric:tabular-nums}
-tr.breached td{background:#fee2e2}.tag{font-weight:600;font-size:12px}
+tr.breached td{background:#fee2e2}.tag{font-weight:600;font-size:12px}.muted{color:#64748b}
+#segment-table{margin-top:10px}
 footer{margin-top:28px;font-size:12px}
 """
 KINDS = {FEATURE_DRIFT: "feature drift", PREDICTION_DRIFT: "prediction drift", PERFORMANCE: "performance",
@@ -131,18 +132,20 @@ def _segments(latest: list[Measure], charts: list[Chart]) -> str:
     listed = ("<ul>" + "".join(f"<li data-name='{_e(m.name)}'><b>{_e(m.name)}</b>: {_e(_comparison(m))}, "
                                f"{m.rows:,} rows</li>" for m in flagged) + "</ul>") if flagged else ""
     status = (f"<div class='alert' id='flagged'><b>{len(flagged)} segment(s) flagged:</b>{listed}</div>" if flagged
-              else "<div class='ok' id='flagged'>No segment is worse than the overall metric by more than the gap.</div>")
+              else "<div class='ok' id='flagged'>No segment is worse than the overall metric by more than the gap."
+                   "</div>")
     head = "".join(f"<th class='{cls}'>{h}</th>" for h, cls in (
         ("column", ""), ("segment", ""), ("rows", "num"), (first.metric, "num"), ("overall", "num"),
         ("flagged beyond", "num"), ("status", "")))
     rows = []
     for m in segments:
-        state = "FLAGGED" if m.flagged else "ok" if m.threshold is not None else "too few rows"
+        state, tone = ("FLAGGED", "bad") if m.flagged else ("ok", "good") if m.threshold is not None else \
+            ("too few rows", "muted")
         cells = [f"<td>{_e(m.feature)}</td>", f"<td>{_e('null' if m.segment is None else m.segment)}</td>",
                  f"<td class='num'>{m.rows:,}</td>", f"<td class='num'>{_value(m)}</td>",
                  f"<td class='num'>{'n/a' if overall is None else f'{overall:.4f}'}</td>",
                  f"<td class='num'>{'none' if m.threshold is None else f'{m.threshold:.4f}'}</td>",
-                 f"<td class='tag {'bad' if m.flagged else 'good'}'>{state}</td>"]
+                 f"<td class='tag {tone}'>{state}</td>"]
         rows.append(f"<tr class='{'breached' if m.flagged else ''}' data-name='{_e(m.name)}'>{''.join(cells)}</tr>")
     figures = "".join(f"<figure data-name='{_e(c.name)}'><img alt='{_e(c.alt)}' width='{c.width}' src='{c.uri}'>"
                       "</figure>" for c in charts)

@@ -19,6 +19,8 @@ Every metric is a gauge labelled ``pipeline``, ``job`` and ``env``, plus:
   ``modelscale_monitoring_breaches``, ``modelscale_monitoring_labelled_rows``;
 - ``metric``: ``modelscale_model_performance`` (monitor: the labelled predictions' metrics) and
   ``modelscale_training_metric`` (train: the test split's); ``split``: ``modelscale_training_rows``;
+- ``column``, ``segment`` (monitor, with ``model.slices``): ``modelscale_slice_rows``, ``modelscale_slice_flagged`` and,
+  with ``metric``, ``modelscale_slice_metric`` (the audited metric of each reported segment; ``null``: its nulls);
 - ``model``, ``role`` (scoring, trained, champion): ``modelscale_model_version``; ``modelscale_model_promoted``.
 """
 
@@ -55,6 +57,9 @@ HELP = {
     "monitoring_breaches": "Monitoring thresholds breached on the run dates.",
     "monitoring_labelled_rows": "Predictions whose outcome is known, that the performance metrics cover.",
     "model_performance": "Metric of the model's predictions whose outcome is known (monitor).",
+    "slice_metric": "The audited metric on one segment (a value of a slice column) of the labelled predictions.",
+    "slice_rows": "Labelled predictions in the segment.",
+    "slice_flagged": "1 when the segment's metric is worse than the overall one by more than the configured gap.",
     "training_metric": "Metric of the trained model on the test split.",
     "training_rows": "Rows of each split of the training window.",
     "model_version": "Registered model version: the one scoring, the one trained, the champion.",
@@ -188,6 +193,12 @@ def _monitor(ctx: JobContext, summary: dict[str, Any]) -> Iterator[Sample]:
             yield Sample("monitoring_labelled_rows", value)
         else:
             yield Sample("model_performance", value, {"metric": metric})
+    for segment in summary.get("slices", []):
+        labels = {"column": segment["column"], "segment": "null" if segment["segment"] is None else segment["segment"]}
+        yield Sample("slice_rows", segment["rows"], labels)
+        yield Sample("slice_flagged", float(segment["flagged"]), labels)
+        if segment["value"] is not None:
+            yield Sample("slice_metric", segment["value"], {**labels, "metric": segment["metric"]})
 
 
 def _version(model: str, role: str, version: str | None) -> Iterator[Sample]:
