@@ -15,7 +15,7 @@ import pytest
 import yaml
 from homes import REPO
 
-from modelscale.cadence import run_dates_between
+from modelscale.cadence import first_of_last, run_dates_between
 from modelscale.cli import main
 from modelscale.config import load_config
 from modelscale.config.models import ScheduleConfig
@@ -50,6 +50,16 @@ def test_training_days_of_a_monthly_pipeline_begin_each_period_of_train_every_da
         d(2000, 1, 1), d(2000, 4, 1), d(2000, 7, 1), d(2000, 10, 1), d(2001, 1, 1)]
     monthly = quarterly.model_copy(update={"train_every_days": 1})
     assert all(is_training_day(monthly, m) for m in months[2:])
+
+
+def test_a_window_of_run_dates_counts_the_cadence_s_run_dates() -> None:
+    """Monitoring's rolling window (``monitoring.window_run_dates``) starts that many run dates back: days of a daily
+    pipeline, months of a monthly one, across year ends and short months."""
+    assert first_of_last(d(2013, 1, 17), 7, "daily") == d(2013, 1, 11)
+    assert first_of_last(d(2013, 3, 1), 2, "daily") == d(2013, 2, 28)
+    assert first_of_last(d(2013, 1, 17), 1, "daily") == d(2013, 1, 17)
+    assert first_of_last(d(2001, 2, 1), 3, "monthly") == d(2000, 12, 1)
+    assert first_of_last(d(2000, 5, 1), 3, "monthly") == d(2000, 3, 1)  # 61 days back, not 90
 
 
 def test_the_schedule_follows_the_cadence_and_starts_on_a_run_date(home: Path, tmp_path: Path) -> None:

@@ -32,6 +32,13 @@ def previous_run_date(day: dt.date, cadence: Cadence) -> dt.date:
     return period_start(period_start(day, cadence) - dt.timedelta(days=1), cadence)
 
 
+def first_of_last(day: dt.date, run_dates: int, cadence: Cadence) -> dt.date:
+    """The first of the last ``run_dates`` run dates ending at the run date ``day`` (``day`` itself for one)."""
+    for _ in range(run_dates - 1):
+        day = previous_run_date(day, cadence)
+    return day
+
+
 def run_dates_between(start: dt.date, end: dt.date, cadence: Cadence) -> list[dt.date]:
     """Every run date in ``start..end`` (inclusive), in order."""
     day = start if period_start(start, cadence) == start else next_run_date(start, cadence)
