@@ -226,3 +226,40 @@ def test_contributions_are_refused_at_load_for_an_estimator_without_them(home: P
         load_config("local", "flights_delay", conf)
     _edit(path, lambda d: d["model"].__setitem__("estimator", "xgboost_classifier"))
     assert load_config("local", "flights_delay", conf).pipeline.scoring.contributions
+
+
+def _monitoring(d: dict, **keys: object) -> None:
+    d["monitoring"].update(keys)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d["monitoring"]["thresholds"].__setitem__("distance", None),
+     (r"monitoring.thresholds.distance: a threshold is a number: a feature that should not be monitored goes under "
+      r"monitoring.exclude with the reason")),
+    (lambda d: d["monitoring"]["thresholds"].__setitem__("distanse", 0.3),
+     (r"\(top level\): monitoring.thresholds: distanse: neither a model column \(model.numeric, "
+      r"model.categorical\) nor prediction \(monitorable: dep_hour, ")),
+    (lambda d: d["monitoring"]["exclude"].__setitem__("wx_tmp", "the weather"),
+     r"\(top level\): monitoring.exclude: wx_tmp: neither a model column"),
+    (lambda d: d["monitoring"]["exclude"].__setitem__("dep_month", None),
+     r"monitoring.exclude.dep_month: an excluded feature needs the reason it is not monitored"),
+    (lambda d: d["monitoring"]["exclude"].__setitem__("dep_month", "  "),
+     r"monitoring.exclude.dep_month: an excluded feature needs the reason it is not monitored"),
+    (lambda d: _monitoring(d, exclude=["dep_month"]),
+     r"monitoring.exclude: expected a mapping of each excluded feature to the reason it is not monitored"),
+    (lambda d: d["monitoring"]["thresholds"].__setitem__("dep_month", 0.5),
+     r"monitoring: thresholds: dep_month also excluded \(exclude\): a feature is either monitored or excluded"),
+    (lambda d: _monitoring(d, window_run_dates=1),
+     r"monitoring: windowed: .* compared over a window of window_run_dates=1: set window_run_dates to 2 or more"),
+    (lambda d: _monitoring(d, windowed=[]),
+     r"monitoring: window_run_dates: 7 run dates, but windowed lists no column to compare over them"),
+    (lambda d: d["monitoring"]["windowed"].append("dep_weekdy"),
+     r"\(top level\): monitoring.windowed: dep_weekdy: neither a model column"),
+])
+def test_every_monitored_column_has_a_threshold_or_a_reason(home: Path, conf: Path, change, message: str) -> None:
+    """A null threshold, an excluded feature without a reason, or a monitoring key naming no model column is refused
+    at load, naming the file and the key."""
+    p = conf / "pipelines" / "flights_delay.yaml"
+    _edit(p, change)
+    with pytest.raises(ConfigError, match=rf"{p}: {message}"):
+        load_config("local", "flights_delay", conf)

@@ -18,7 +18,7 @@ from modelscale.config.base import StrictModel
 from modelscale.config.estimators import ESTIMATORS
 from modelscale.config.features import FeaturesConfig
 from modelscale.config.modeling import ModelConfig, TrainingConfig
-from modelscale.config.monitoring import MonitoringConfig, ScoringConfig
+from modelscale.config.monitoring import PREDICTION, MonitoringConfig, ScoringConfig
 from modelscale.config.paths import local_only
 from modelscale.config.types import check_type_name
 from modelscale.config.validation import ValidationConfig
@@ -336,6 +336,23 @@ class PipelineConfig(StrictModel):
             supported = ", ".join(n for n, s in ESTIMATORS.items() if s.contributions)
             raise ValueError(f"scoring.contributions: model.estimator {spec.name} computes no per-row contributions "
                              f"(supported: {supported}); set scoring.contributions: false or change the estimator")
+        return self
+
+    @model_validator(mode="after")
+    def _monitored_columns_are_model_columns(self) -> PipelineConfig:
+        """monitoring's per-column keys name a model column or the prediction (`MonitoringConfig`)."""
+        named = {key: names for key, names in self.monitoring.named().items() if names}
+        if not named:
+            return self
+        if self.model is None:
+            raise ValueError(f"monitoring.{next(iter(named))}: the pipeline has no model section, so no column to "
+                             "monitor")
+        columns = [*self.model.numeric, *self.model.categorical, PREDICTION]
+        for key, names in named.items():
+            unknown = [n for n in names if n not in columns]
+            if unknown:
+                raise ValueError(f"monitoring.{key}: {', '.join(unknown)}: neither a model column (model.numeric, "
+                                 f"model.categorical) nor {PREDICTION} (monitorable: {', '.join(columns)})")
         return self
 
     def _own_tables_apart(self) -> None:
