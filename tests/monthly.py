@@ -107,7 +107,8 @@ def check_months(ctx: JobContext, results: list[JobResult], scored: list[dt.date
     known = dataset_rows(scored).dropna(subset=["median"]).groupby("period").size().to_dict()
     assert labelled == {m: float(known[m]) for m in scored}
     drift = monitoring.where("kind = 'feature_drift'").select("feature").distinct().collect()
-    assert {r[0] for r in drift} == {*pipeline.model.numeric, *pipeline.model.categorical}
+    model = pipeline.model
+    assert {r[0] for r in drift} == {*model.numeric, *model.categorical} - set(pipeline.monitoring.exclude)
 
 
 def _per_month(df: DataFrame, date: str) -> dict[dt.date, int]:

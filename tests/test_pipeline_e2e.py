@@ -97,7 +97,8 @@ def check_three_days(ctx: JobContext, results: list[JobResult]) -> None:
 
     monitoring = lh.read("monitoring")
     model = pipeline.model
-    assert monitoring.where("kind != 'slice'").count() == len(model.numeric) + len(model.categorical) + 1 + 8
+    monitored = len(model.numeric) + len(model.categorical) - len(pipeline.monitoring.exclude)
+    assert monitoring.where("kind != 'slice'").count() == monitored + 1 + 8
     labelled = monitoring.where("metric = 'labelled_rows'").first()
     assert labelled["evaluated_date"] == DAYS[2]
     day3 = lh.read("features", where=f"flight_date = '{DAYS[2]}'")

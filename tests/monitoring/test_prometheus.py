@@ -122,8 +122,7 @@ def expected(job: str, ctx: JobContext, summary: dict) -> dict[Key, float]:
             k("monitoring_labelled_rows"): perf.pop("labelled_rows"),
             **{k("model_performance", metric=m): v for m, v in perf.items()},
             **{k("drift_psi", feature=f): v for f, v in summary["psi"].items()},
-            **{k("drift_psi_threshold", feature=f): monitoring.threshold(f) for f in summary["psi"]
-               if monitoring.threshold(f) is not None},
+            **{k("drift_psi_threshold", feature=f): monitoring.threshold(f) for f in summary["psi"]},
             **{k(name, column=g["column"], segment=g["segment"] or "null", **extra): value for g in summary["slices"]
                for name, extra, value in (("slice_rows", {}, g["rows"]), ("slice_flagged", {}, float(g["flagged"])),
                                           ("slice_metric", {"metric": g["metric"]}, g["value"]))

@@ -4,6 +4,7 @@ performance join, a drift breach on deliberately shifted data and the report dra
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pyspark.sql import functions as F
 from scoring.conftest import DAYS, END
 from training.conftest import Slice
 
+from modelscale.cadence import first_of_last
 from modelscale.context import JobContext, JobResult
 from modelscale.errors import ConfigError, SchemaMismatchError
 from modelscale.monitoring.charts import metric_chart, psi_chart
@@ -133,13 +135,24 @@ def test_monitor_records_drift_and_performance_of_known_outcomes(scored: Scored,
     s, _ = scored
     result = monitored
     rows = s.lakehouse.read("monitoring").where(F.col("run_date") == END)
-    model = s.config.pipeline.model
-    n_features = len(model.numeric) + len(model.categorical)
+    model, cfg = s.config.pipeline.model, s.config.pipeline.monitoring
+    monitored = [c for c in (*model.numeric, *model.categorical) if c not in cfg.exclude]
     by_kind = {r["kind"]: r["count"] for r in rows.groupBy("kind").count().collect()}
     # labelled_rows + 7 classification metrics (auc_roc as its floor row); one row per carrier and per origin
     segments = len(result.summary["slices"])
-    assert by_kind == {"feature_drift": n_features, "prediction_drift": 1, "performance": 8, "slice": segments}
-    assert result.summary["rows_written"] == n_features + 9 + segments
+    assert by_kind == {"feature_drift": len(monitored), "prediction_drift": 1, "performance": 8, "slice": segments}
+    assert result.summary["rows_written"] == len(monitored) + 9 + segments
+
+    # each column over its run dates, read by date range: END's feature rows, or those of the window's run dates
+    # (features from Jan 1, predictions from Jan 3); the excluded column not at all
+    drift = {r["feature"]: r["rows"] for r in rows.where("kind IN ('feature_drift', 'prediction_drift')").collect()}
+    first = first_of_last(END, cfg.window_run_dates, "daily")
+    features, predictions = s.lakehouse.read("features"), s.lakehouse.read(PREDICTIONS)
+    day, window = (features.where(F.col("flight_date").between(start, END)).count() for start in (END, first))
+    assert drift == {**{c: window if c in cfg.windowed else day for c in monitored},
+                     "prediction": predictions.where(F.col("flight_date").between(first, END)).count()}
+    assert set(cfg.exclude) == {"dep_month"} and "prediction" in cfg.windowed
+    assert first == DAYS[0] - dt.timedelta(days=3)  # before the first day with features
 
     # performance of Jan 3's predictions = training's metrics on the model's own scores of Jan 3's labelled rows
     day = END - dt.timedelta(days=1)
@@ -290,8 +303,9 @@ def test_shifted_data_breaches_drift_and_requests_a_retraining(scored: Scored, s
 
 
 def test_report_shows_the_monitoring_table(scored: Scored, shifted: JobResult) -> None:
-    """The page's summary is the table's rows of the last run date; one PSI chart per monitored column, a
-    distribution chart for each breached one only; every image inline; the page logged to MLflow."""
+    """The page's summary is the table's rows of the last run date; one PSI chart per monitored column, the excluded
+    ones with their reason, a distribution chart for each breached one only; every image inline; the page logged to
+    MLflow."""
     s, _ = scored
     page = Path(shifted.summary["report"]).read_text(encoding="utf-8")
     rows = s.lakehouse.read("monitoring_shifted").where(F.col("run_date") == END).collect()
@@ -311,6 +325,11 @@ def test_report_shows_the_monitoring_table(scored: Scored, shifted: JobResult) -
         return re.findall(r"<figure[^>]* data-name='([^']+)'>", sections[section])
 
     assert sorted(charted("drift")) == sorted(r["feature"] for r in drift)
+    cfg = s.config.pipeline.monitoring  # excluded columns are listed with their reason, windowed ones marked
+    assert re.findall(r"<li data-name='([^']+)'><b>[^<]*</b>: ([^<]*)</li>", sections["excluded"]) == [
+        (name, html.escape(reason, quote=True)) for name, reason in cfg.exclude.items()]
+    marked = re.findall(r"<td>(\w+) <span class='sub'>\(last (\d+) run dates\)</span></td>", page)
+    assert sorted(marked) == sorted((c, str(cfg.window_run_dates)) for c in cfg.windowed)
     breached = {r["feature"] for r in drift if r["breached"]}
     assert {"distance", "carrier"} <= breached and "origin" not in breached
     assert sorted(charted("distributions")) == sorted(breached)

@@ -1,13 +1,14 @@
 """``modelscale run monitor``: drift and performance of the scored model, per run date.
 
-For each run date: PSI of every feature (the scored rows, read at the feature-table version scoring
-used) and of the prediction against the reference profile saved with the model that scored it; and,
-once outcomes have landed, training's metrics on the predictions of ``run date - label_delay_days``
-joined to the labels in the feature table, overall and per segment of ``model.slices`` (a segment worse than the
-overall metric by more than the gap is flagged: logged and reported, never an alert). Everything is computed before
-anything is written; the date's rows of the ``monitoring`` table are then replaced (a rerun does not duplicate them)
-and the report under ``<MODELSCALE_HOME>/reports/<pipeline>/`` rebuilt (and logged to the ``<pipeline>/monitoring``
-experiment). A breach makes the result not ok with one line per breach, and with ``retrain_on_breach`` asks the
+For each run date: PSI of every monitored feature (read at the feature-table version scoring used) and of the
+prediction against the reference profile saved with the model that scored it, each over the run date's rows or
+the rolling window of run dates ending at it (`batches`); and, once outcomes have landed, training's metrics on
+the predictions of ``run date - label_delay_days`` joined to the labels in the feature table, overall and per
+segment of ``model.slices`` (a segment worse than the overall metric by more than the gap is flagged: logged and
+reported, never an alert). Everything is computed before anything is written; the date's rows of the
+``monitoring`` table are then replaced (a rerun does not duplicate them) and the report under
+``<MODELSCALE_HOME>/reports/<pipeline>/`` rebuilt (and logged to the ``<pipeline>/monitoring`` experiment). A
+breach makes the result not ok with one line per breach, and with ``retrain_on_breach`` asks the
 pipeline for a retraining.
 """
 
@@ -23,8 +24,9 @@ from modelscale.features.inputs import features_config
 from modelscale.logs import get_logger, step
 from modelscale.monitoring.measures import Stamp, drift_measures, performance_measures, slice_measures
 from modelscale.monitoring.performance import performance, with_outcomes
-from modelscale.monitoring.profile import ColumnProfile, bin_counts
-from modelscale.monitoring.reference import PREDICTION, load_reference
+from modelscale.monitoring.batches import current_counts
+from modelscale.monitoring.profile import ColumnProfile
+from modelscale.monitoring.reference import load_reference
 from modelscale.monitoring.report import ReportInput, history, log_report, write_report
 from modelscale.monitoring.results import SLICE, Measure, to_frame
 from modelscale.scoring.model import find
@@ -67,7 +69,7 @@ def run(ctx: JobContext) -> JobResult:
     champion = find(pipeline.model.registered_name, pipeline.scoring)
     page = write_report(report_dir(ctx), ReportInput(
         pipeline.name, champion.describe() if champion else "none yet",
-        history(ctx.lakehouse, cfg.table, ctx.run_dates[-1]), latest, profiles))
+        history(ctx.lakehouse, cfg.table, ctx.run_dates[-1]), latest, profiles, cfg))
     report_run = log_report(ctx.settings, pipeline.name, page, ctx.run_id, dates_span(ctx.run_dates))
     breaches = [m for ms in by_day.values() for m in ms if m.alerts]
     flagged = [m for ms in by_day.values() for m in ms if m.flagged]
@@ -88,25 +90,26 @@ def run(ctx: JobContext) -> JobResult:
 
 
 def _drift(ctx: JobContext, stamp: Stamp) -> tuple[list[Measure], dict[str, tuple[ColumnProfile, ColumnProfile]]]:
-    """PSI of the features and the prediction of the run date's scored rows, and the (reference, current) bin
-    counts each was computed from (the report draws those of breached columns)."""
-    scoring, lh, features_cfg = ctx.pipeline.scoring, ctx.lakehouse, features_config(ctx)
-    where = f"{features_cfg.date} = '{stamp.run_date}'"
-    preds = lh.read(scoring.table, where=where)
+    """PSI of each monitored column over its run dates against the reference profile of the model that scored the
+    run date, and the (reference, current) bin counts each was computed from (the report draws those of breached
+    columns)."""
+    pipeline, lh, features_cfg = ctx.pipeline, ctx.lakehouse, features_config(ctx)
+    table = pipeline.scoring.table
+    preds = lh.read(table, where=f"{features_cfg.date} = '{stamp.run_date}'")
     lineage = preds.select("model_name", "model_version", "training_run_id", "features_version").limit(1).collect()
     if not lineage:
-        raise TableError(f"table {scoring.table!r} has no predictions for {stamp.run_date}: run the score job for "
-                         "that date first")
+        raise TableError(f"table {table!r} has no predictions for {stamp.run_date}: run the score job for that date "
+                         "first")
     name, version, training_run, features_version = lineage[0]
     with step(log, "drift", date=stamp.run_date, model=f"{name} v{version}") as info:
         ref = load_reference(training_run)
-        features = lh.read(features_cfg.table, version=features_version, where=where)
-        current = bin_counts(features, {n: p.bins for n, p in ref.features.items()})
-        prediction = bin_counts(preds, {ref.prediction_column: ref.prediction.bins})[ref.prediction_column]
-        measures = drift_measures(stamp, ref, current, prediction, ctx.pipeline.monitoring, (name, version))
+        current = current_counts(
+            ref, pipeline.monitoring, stamp.run_date, cadence=pipeline.schedule.cadence, date_column=features_cfg.date,
+            features=lambda where: lh.read(features_cfg.table, version=features_version, where=where),
+            predictions=lambda where: lh.read(table, where=where))
+        measures = drift_measures(stamp, ref, current, pipeline.monitoring, (name, version))
         info["breached"] = sum(m.breached for m in measures)
-    pairs = {n: (ref.features[n], current[n]) for n in ref.features} | {PREDICTION: (ref.prediction, prediction)}
-    return measures, pairs
+    return measures, {n: (ref.column(n), counts) for n, counts in current.items()}
 
 
 def _performance(ctx: JobContext, stamp: Stamp) -> list[Measure]:

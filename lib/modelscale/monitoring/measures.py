@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from modelscale.config.modeling import Floor
-from modelscale.config.monitoring import MonitoringConfig
+from modelscale.config.monitoring import PREDICTION, MonitoringConfig
 from modelscale.monitoring.drift import psi
 from modelscale.monitoring.profile import ColumnProfile
-from modelscale.monitoring.reference import PREDICTION, ReferenceProfile
+from modelscale.monitoring.reference import ReferenceProfile
 from modelscale.monitoring.results import FEATURE_DRIFT, PERFORMANCE, PREDICTION_DRIFT, SLICE, Measure
 from modelscale.training.slices import Segment
 
@@ -29,19 +29,18 @@ class Stamp:
                        **fields)  # type: ignore[arg-type]
 
 
-def drift_measures(stamp: Stamp, ref: ReferenceProfile, features: dict[str, ColumnProfile],
-                   prediction: ColumnProfile, cfg: MonitoringConfig, model: tuple[str, str]) -> list[Measure]:
-    """PSI per feature and of the prediction against the reference; breached when above the threshold."""
-    pairs = [(FEATURE_DRIFT, name, ref.features[name], features[name]) for name in ref.features]
-    pairs.append((PREDICTION_DRIFT, PREDICTION, ref.prediction, prediction))
+def drift_measures(stamp: Stamp, ref: ReferenceProfile, current: dict[str, ColumnProfile], cfg: MonitoringConfig,
+                   model: tuple[str, str]) -> list[Measure]:
+    """PSI of each column of ``current`` (features, and the prediction as `PREDICTION`) against its reference;
+    breached when above the column's threshold."""
     out = []
-    for kind, name, expected, actual in pairs:
-        value = psi(expected.counts, actual.counts, cfg.epsilon) if actual.rows else None
+    for name, actual in current.items():
+        value = psi(ref.column(name).counts, actual.counts, cfg.epsilon) if actual.rows else None
         threshold = cfg.threshold(name)
-        breached = value is not None and threshold is not None and value > threshold
-        out.append(stamp.measure(kind=kind, feature=name, metric="psi", value=value, threshold=threshold,
-                                 breached=breached, evaluated_date=stamp.run_date, rows=actual.rows,
-                                 model_name=model[0], model_version=model[1]))
+        out.append(stamp.measure(kind=PREDICTION_DRIFT if name == PREDICTION else FEATURE_DRIFT, feature=name,
+                                 metric="psi", value=value, threshold=threshold,
+                                 breached=value is not None and value > threshold, evaluated_date=stamp.run_date,
+                                 rows=actual.rows, model_name=model[0], model_version=model[1]))
     return out
 
 

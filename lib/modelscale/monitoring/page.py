@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from modelscale.config.monitoring import MonitoringConfig
 from modelscale.monitoring.measures import LABELLED_ROWS
 from modelscale.monitoring.results import FEATURE_DRIFT, PERFORMANCE, PREDICTION_DRIFT, SLICE, Measure
 
@@ -54,8 +55,9 @@ class Chart:
 
 
 def render(pipeline: str, champion: str, latest: list[Measure], drift: list[Chart], distributions: list[Chart],
-           performance: list[Chart], slices: list[Chart]) -> str:
-    """The whole page for the measures ``latest`` of one run date (at least one) and the charts built for them."""
+           performance: list[Chart], slices: list[Chart], monitoring: MonitoringConfig) -> str:
+    """The whole page for the measures ``latest`` of one run date (at least one), the charts built for them and the
+    monitoring config they were measured with (which columns are compared over a window, which are excluded)."""
     first = latest[0]
     day = first.run_date
     return "".join([
@@ -63,9 +65,7 @@ def render(pipeline: str, champion: str, latest: list[Measure], drift: list[Char
         f"<style>{CSS}</style></head><body><main>",
         f"<h1>{_e(pipeline)}: model monitoring</h1>",
         _summary(champion, latest), _breaches(latest),
-        _section("Drift per feature", "PSI against the training reference per run date. Each chart has its own linear "
-                 "y axis from 0; dashed red line: the column's threshold; red points and frames: breaches; grey: no "
-                 "threshold (recorded only).", "drift", "grid", drift),
+        _section("Drift per feature", _drift_note(monitoring), "drift", "grid", drift), _excluded(monitoring),
         _section("Breached features: training reference vs this batch", "Share of rows per bin on the last run date "
                  f"({day}); bins empty in both are left out.", "distributions", "flow", distributions,
                  empty=f"No feature breached its threshold on {day}."),
@@ -73,7 +73,7 @@ def render(pipeline: str, champion: str, latest: list[Measure], drift: list[Char
                  "each on its own axes; dashed red line: a floor.", "performance", "grid", performance,
                  empty="No labelled outcome yet."),
         _segments(latest, slices),
-        f"<h2>All measures of {day}</h2>", _table([m for m in latest if m.kind != SLICE]),
+        f"<h2>All measures of {day}</h2>", _table([m for m in latest if m.kind != SLICE], monitoring),
         f"<footer>Written by the monitor job (run {_e(first.job_run_id)}) at {first.computed_at:%Y-%m-%d %H:%M} UTC.",
         "</footer></main></body></html>",
     ])
@@ -121,6 +121,23 @@ def _section(title: str, note: str, section_id: str, layout: str, charts: list[C
     return f"<section id='{section_id}'><h2>{_e(title)}</h2><p class='note'>{_e(note)}</p>{body}</section>"
 
 
+def _drift_note(monitoring: MonitoringConfig) -> str:
+    windowed = (f", and for {', '.join(monitoring.windowed)} of the last {monitoring.window_run_dates} run dates' rows "
+                "(one run date of each is narrow by nature)" if monitoring.windowed else "")
+    return (f"PSI against the training reference per run date: of the run date's rows{windowed}. Each chart has its "
+            "own linear y axis from 0; dashed red line: the column's threshold; red points and frames: breaches.")
+
+
+def _excluded(monitoring: MonitoringConfig) -> str:
+    """The columns ``monitoring.exclude`` leaves out, each with its reason."""
+    if not monitoring.exclude:
+        return ""
+    items = "".join(f"<li data-name='{_e(name)}'><b>{_e(name)}</b>: {_e(reason)}</li>"
+                    for name, reason in monitoring.exclude.items())
+    return (f"<section id='excluded'><p class='note'>Not monitored (monitoring.exclude), with the reason:</p>"
+            f"<ul class='note'>{items}</ul></section>")
+
+
 def _segments(latest: list[Measure], charts: list[Chart]) -> str:
     """The slice columns' segments: the flagged ones, the chart, one row per segment."""
     segments = [m for m in latest if m.kind == SLICE]
@@ -162,13 +179,15 @@ def _overall(latest: list[Measure], metric: str) -> float | None:
     return next((m.value for m in latest if m.kind == PERFORMANCE and m.metric == metric), None)
 
 
-def _table(latest: list[Measure]) -> str:
+def _table(latest: list[Measure], monitoring: MonitoringConfig) -> str:
     head = "".join(f"<th class='{cls}'>{h}</th>" for h, cls in (
         ("kind", ""), ("column / metric", ""), ("value", "num"), ("threshold", "num"), ("rows", "num"),
         ("evaluated date", ""), ("status", "")))
     rows = []
     for m in sorted(latest, key=lambda m: not m.breached):  # breaches first, then the job's order
-        cells = [f"<td>{KINDS.get(m.kind, m.kind)}</td>", f"<td>{_e(m.name)}</td>",
+        over = monitoring.window(m.name) if m.kind in (FEATURE_DRIFT, PREDICTION_DRIFT) else 1
+        span = f" <span class='sub'>(last {over} run dates)</span>" if over > 1 else ""
+        cells = [f"<td>{KINDS.get(m.kind, m.kind)}</td>", f"<td>{_e(m.name)}{span}</td>",
                  f"<td class='num'>{_value(m)}</td>",
                  f"<td class='num'>{'none' if m.threshold is None else f'{m.threshold:g}'}</td>",
                  f"<td class='num'>{m.rows:,}</td>", f"<td>{m.evaluated_date}</td>",

@@ -15,7 +15,7 @@ Every metric is a gauge labelled ``pipeline``, ``job`` and ``env``, plus:
   the rows validated), ``modelscale_rows_written`` (ingest: bronze rows accepted; features, score, monitor: rows
   written) and ``modelscale_rows_quarantined`` (ingest: bad records; validate: rows breaking an ``error`` rule);
 - ``table``, ``severity`` (error, warn): ``modelscale_validation_failures``, expectations failed (validate, features);
-- ``feature``: ``modelscale_drift_psi`` and, where the feature has one, ``modelscale_drift_psi_threshold``;
+- ``feature``: ``modelscale_drift_psi`` and ``modelscale_drift_psi_threshold`` (the excluded ones have neither);
   ``modelscale_monitoring_breaches``, ``modelscale_monitoring_labelled_rows``;
 - ``metric``: ``modelscale_model_performance`` (monitor: the labelled predictions' metrics) and
   ``modelscale_training_metric`` (train: the test split's); ``split``: ``modelscale_training_rows``;
@@ -186,8 +186,7 @@ def _monitor(ctx: JobContext, summary: dict[str, Any]) -> Iterator[Sample]:
     for feature, value in summary.get("psi", {}).items():
         if value is not None:
             yield Sample("drift_psi", value, {"feature": feature})
-        if (threshold := monitoring.threshold(feature)) is not None:
-            yield Sample("drift_psi_threshold", threshold, {"feature": feature})
+        yield Sample("drift_psi_threshold", monitoring.threshold(feature), {"feature": feature})
     for metric, value in summary.get("performance", {}).items():
         if metric == LABELLED_ROWS:
             yield Sample("monitoring_labelled_rows", value)

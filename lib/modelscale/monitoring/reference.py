@@ -16,14 +16,13 @@ from pyspark.sql import DataFrame
 
 from modelscale.caching import cached
 from modelscale.config.modeling import ModelConfig
-from modelscale.config.monitoring import MonitoringConfig
+from modelscale.config.monitoring import PREDICTION, MonitoringConfig
 from modelscale.errors import ModelscaleError
 from modelscale.monitoring.profile import ColumnProfile, profile
 from modelscale.config.estimators import estimator_spec
 from modelscale.training.evaluation import with_score
 
 PROFILE_ARTIFACT = "reference/profile.json"
-PREDICTION = "prediction"  # the profile key (and threshold key) of the prediction's distribution
 
 
 class ReferenceProfileError(ModelscaleError):
@@ -37,6 +36,10 @@ class ReferenceProfile:
     features: dict[str, ColumnProfile]
     prediction: ColumnProfile
     prediction_column: str
+
+    def column(self, name: str) -> ColumnProfile:
+        """The profile of a monitored column: a feature, or the prediction as `PREDICTION`."""
+        return self.prediction if name == PREDICTION else self.features[name]
 
     def as_dict(self) -> dict[str, Any]:
         return {"features": {k: v.as_dict() for k, v in self.features.items()},

@@ -10,7 +10,7 @@ relative link).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +20,7 @@ from mlflow.exceptions import MlflowException
 from pyspark.sql import functions as F
 
 from modelscale.config.models import Settings
+from modelscale.config.monitoring import MonitoringConfig
 from modelscale.delta import Lakehouse
 from modelscale.logs import get_logger
 from modelscale.monitoring.charts import data_uri, distribution_chart, metric_chart, psi_chart, slices_chart
@@ -41,13 +42,15 @@ CSS_DPI = 96  # CSS pixels per inch: an image shown at its figure's size keeps m
 @dataclass(frozen=True)
 class ReportInput:
     """What the page shows; ``profiles`` maps a drift column to its (reference, current) bin counts on the last
-    run date, ``champion`` describes the model the alias points at now."""
+    run date, ``champion`` describes the model the alias points at now, ``monitoring`` is the config the measures
+    were taken with."""
 
     pipeline: str
     champion: str
     history: pd.DataFrame
     latest: list[Measure]
     profiles: dict[str, tuple[ColumnProfile, ColumnProfile]]
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
 
 
 def history(lakehouse: Lakehouse, table: str, until: dt.date) -> pd.DataFrame:
@@ -65,7 +68,7 @@ def write_report(out_dir: Path, data: ReportInput) -> Path:
     page = out_dir / "index.html"
     tmp = page.with_suffix(".tmp")
     tmp.write_text(render(data.pipeline, data.champion, data.latest, drift_charts(data), distribution_charts(data),
-                          performance_charts(data), slices_charts(data)), encoding="utf-8")
+                          performance_charts(data), slices_charts(data), data.monitoring), encoding="utf-8")
     tmp.replace(page)
     return page
 
