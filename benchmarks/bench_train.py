@@ -40,7 +40,8 @@ TREES, DEPTH, LEARNING_RATE, LR_ITER = 50, 6, 0.1, 100
 def _demo_features(spark: SparkSession, split: dt.date) -> tuple[DataFrame, DataFrame]:
     """Train (before ``split``) and test feature vectors of the whole year, cached."""
     cfg = load_config("local", "flights_delay").pipeline
-    feats = demo_features(spark, START, END).where("label IS NOT NULL")
+    feats = demo_features(spark, START, END).where("label IS NOT NULL").cache()
+    print(f"features: {feats.count()} labelled rows", flush=True)  # built once: the stages' fit and both splits reuse it
     model_cfg = cfg.model.model_copy(update={"estimator": "gbt_classifier"})  # no scaling: same vectors for all
     train, test = feats.where(f"flight_date < '{split}'"), feats.where(f"flight_date >= '{split}'")
     stages = feature_pipeline(model_cfg).fit(train)
