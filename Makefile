@@ -71,11 +71,10 @@ demo: java $(STAMP) delta-jars  # the demo needs no Airflow environment
 report-screenshot: $(STAMP)
 	@$(SCREENSHOT)
 
-test: setup
-	$(VENV)/bin/pytest -q -m "not artifacts"
+test: setup dist
+	$(VENV)/bin/pytest -q
 
-# The built artifacts spark-submitted to a standalone cluster (tests/test_cluster_submit.py): out of make test until
-# it has passed there (one application now; a run at load 10 took 10 min, and the last full run failed it unread).
+# The built artifacts spark-submitted to a standalone cluster alone (tests/test_cluster_submit.py; part of make test).
 test-cluster: setup dist
 	$(VENV)/bin/pytest -q -m artifacts
 

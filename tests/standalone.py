@@ -33,6 +33,14 @@ class Cluster:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.ui_port}/json/", timeout=5) as resp:
             return json.load(resp)
 
+    def completed_apps(self, count: int, timeout: float = 60) -> list[dict[str, Any]]:
+        """The master's completed applications once it lists ``count`` of them (it learns that a driver stopped
+        asynchronously, after spark-submit has returned); what it lists after ``timeout`` seconds otherwise."""
+        deadline = time.monotonic() + timeout
+        while len(apps := self.status()["completedapps"]) < count and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return apps
+
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""

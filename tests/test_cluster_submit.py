@@ -122,7 +122,8 @@ def test_the_built_artifacts_run_the_jobs_on_a_standalone_cluster(dist: Dist, cl
     assert {(r["flight_date"], r["model_version"]) for r in predictions} == {(DAYS[-1], "1")}
     assert {r["run_date"] for r in rows("monitoring")} == {DAYS[-1]}
 
-    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{home}/mlflow/mlflow.db")
+    store = f"sqlite:///{home}/mlflow/mlflow.db"
+    client = mlflow.MlflowClient(store, registry_uri=store)  # not the registry an earlier test of this process set
     champion = client.get_model_version_by_alias("flights_delay", "champion")
     assert str(champion.version) == "1"  # an int in some MLflow versions
     run = client.get_run(champion.run_id)
@@ -153,7 +154,7 @@ def _submit(cluster: Cluster, dist: Dist, job: str, args: list[str], env: dict[s
 def _check_executors_ran(cluster: Cluster, events: Path) -> None:
     """The master lists the application as finished; its event log shows executors on the workers running its
     tasks; the workers unpacked the archive for it."""
-    apps = cluster.status()["completedapps"]
+    apps = cluster.completed_apps(1)  # the master hears of the end after spark-submit returns
     assert [a["name"] for a in apps] == ["modelscale-pipeline"]
     assert {a["state"] for a in apps} == {"FINISHED"}
     for app in apps:
