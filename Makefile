@@ -18,6 +18,9 @@ WHEEL := dist/modelscale-$(VERSION)-py3-none-any.whl
 ENV_ARCHIVE := dist/modelscale-env.tar.gz
 DIST_ENV := .dist-env
 DIST_ENV_STAMP := $(DIST_ENV)/.installed
+# pyproject's extras the packed environment carries beside the dependencies, so every shipped option runs on a
+# cluster: s3 (boto3, for MLflow artifacts on S3) and xgboost (its estimators run in the executors' Python).
+DIST_EXTRAS := s3 xgboost
 PACKAGE_FILES := $(shell find lib/modelscale conf -type f ! -path '*/__pycache__/*') pyproject.toml
 
 .PHONY: setup java delta-jars s3a-jars pushgateway demo report-screenshot test bench clean dist test-cluster
@@ -86,13 +89,14 @@ $(WHEEL): $(STAMP) $(PACKAGE_FILES)
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w dist .
 
 # Needs the package index (the wheel's dependencies, pinned to .venv's versions): done by make dist, never by a test.
-$(DIST_ENV_STAMP): pyproject.toml $(STAMP)
+$(DIST_ENV_STAMP): pyproject.toml $(STAMP) Makefile
 	rm -rf $(DIST_ENV)
 	$(PYTHON) -m venv $(DIST_ENV)
 	$(PY) -m pip freeze --exclude-editable > $(DIST_ENV)/constraints.txt
 	$(DIST_ENV)/bin/python -m pip install --quiet --upgrade pip
-	$(PYTHON) -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-	  > $(DIST_ENV)/requirements.txt
+	$(PYTHON) -c "import sys, tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+	  print('\n'.join(p['dependencies'] + [d for e in sys.argv[1:] for d in p['optional-dependencies'][e]]))" \
+	  $(DIST_EXTRAS) > $(DIST_ENV)/requirements.txt
 	$(DIST_ENV)/bin/python -m pip install --quiet -c $(DIST_ENV)/constraints.txt -r $(DIST_ENV)/requirements.txt
 	@touch $(DIST_ENV_STAMP)
 

@@ -26,8 +26,9 @@ or a failure. Set in the scheduler's environment:
   ``modelscale run`` from PATH as clients of that long-lived Spark Connect server, without spark-submit or the
   Spark connection (give the workers the same variable: the jobs read it when they run).
 
-The native Delta jars `make setup` fetched go to spark-submit with Delta's SQL extension, so the tasks run
-on the same Delta engine as ``modelscale run`` (without them, ``delta.engine: auto`` picks delta-rs).
+The jars a session ``modelscale run`` starts would load (`modelscale.launch`: the native Delta jars `make setup`
+fetched, with Delta's SQL extension, and the S3A connector's) go to spark-submit, so the tasks run on the same Delta
+engine as ``modelscale run`` (without the Delta jars, ``delta.engine: auto`` picks delta-rs) and reach ``s3a://``.
 
 Credentials belong in Airflow connections or its secret backend, never in the tasks' ``env_vars``: Airflow shows
 rendered ``env_vars`` in its UI and, on YARN or Kubernetes, spark-submit puts them on its command line. Each task
@@ -57,7 +58,7 @@ from airflow.sdk.log import mask_secret
 
 from modelscale.config import list_pipelines, load_config
 from modelscale.config.loader import default_conf_dir
-from modelscale.delta.jars import EXTENSION_CONF, fetched_jars
+from modelscale.launch import launch_settings
 from modelscale.orchestration import EXIT_NOT_DUE, task_plan
 from modelscale.secrets import env_name
 
@@ -128,11 +129,10 @@ def build_dag(pipeline: str) -> DAG:
     sched = cfg.schedule
     env_vars = {k: os.environ[k] for k in PASS_THROUGH if k in os.environ}
     env_vars.setdefault("MODELSCALE_CONF", str(default_conf_dir()))
-    jars = fetched_jars()
+    launch = launch_settings(app.settings.spark, verify=False)  # checked in the jobs' environment by make setup
     # spark-submit's settings win over config's in the job (modelscale.session): hand it the shuffle width too
     # (Spark's 200 tasks per shuffle slowed each daily task several times over on small clusters).
-    conf = {**(dict(EXTENSION_CONF) if jars else {}),
-            "spark.sql.shuffle.partitions": str(app.settings.spark.shuffle_partitions)}
+    conf = {**launch.conf, "spark.sql.shuffle.partitions": str(app.settings.spark.shuffle_partitions)}
     with DAG(
         dag_id=f"modelscale__{pipeline}",
         description=cfg.description or f"modelscale pipeline {pipeline}",
@@ -155,7 +155,7 @@ def build_dag(pipeline: str) -> DAG:
                 conn_id=SPARK_CONN,
                 name=f"modelscale-{pipeline}-{spec.job}",
                 env_vars=env_vars,
-                jars=",".join(jars) or None,
+                jars=",".join(launch.jars) or None,
                 conf=conf,
                 pre_execute=export_secrets,
             )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
 from dataclasses import replace
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pyspark.sql import SparkSession
 from scoring.conftest import scored  # noqa: F401  (fixtures: a champion trained on four real days)
 from training.conftest import Slice, home_env  # noqa: F401
 
@@ -135,7 +137,34 @@ def test_without_a_model_score_and_monitor_skip_and_train_is_due(scored: tuple[S
         None, "no model to score with yet", "no model to score with yet"]
 
 
-DAY = [dt.date(2013, 1, d) for d in range(1, 6)]
+def test_dag_tasks_submit_with_the_jars_and_settings_of_a_session_modelscale_starts(home: Path) -> None:
+    """Each spark-submit of the DAG carries what `modelscale run`'s own session loads: the Delta jars with Delta's
+    extension and the S3A connector's jars (an s3a:// landing fails without them), and the configured shuffle."""
+    from modelscale.config import load_config
+    from modelscale.launch import launch_settings
+
+    script = """
+import json, sys
+sys.path.insert(0, "airflow_dags")
+import modelscale_dags as m
+print(json.dumps([{"jars": t.jars, "conf": t.conf} for t in m.modelscale__flights_delay.tasks]))
+"""
+    env = {**os.environ, "AIRFLOW_HOME": str(home / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    out = subprocess.run([str(REPO / ".venv-airflow" / "bin" / "python"), "-c", script], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    spark = load_config("local", "flights_delay").settings.spark
+    launch = launch_settings(spark)
+    assert any("/delta-spark_" in jar for jar in launch.jars) and any("/hadoop-aws-" in jar for jar in launch.jars)
+    tasks = json.loads(out.stdout.splitlines()[-1])
+    assert len(tasks) == len(JOBS)
+    for task in tasks:
+        assert task["jars"].split(",") == launch.jars
+        assert task["conf"] == {**launch.conf, "spark.sql.shuffle.partitions": str(spark.shuffle_partitions)}
+    assert launch.conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+
+
+DAY = [dt.date(2013, 1, d) for d in range(1, 5)]
 SKIPPED = ("train", "score", "monitor")
 
 
@@ -155,21 +184,23 @@ def _week_conf(conf: Path, **monitoring: object) -> Path:
 
 
 @pytest.mark.slow
-def test_airflow_runs_a_week_with_skips_a_first_training_a_breach_and_its_retraining(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """2013-01-01..05: the warm-up Jan 1-2 by ``modelscale run pipeline`` (one backfill: keeps the test short), then
-    ``airflow dags test`` for each of Jan 3-5 on a fresh Airflow home, and checks of every task's state and the tables.
+def test_airflow_runs_days_with_skips_a_first_training_and_a_breach_that_asks_for_retraining(
+        spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """2013-01-01..04: the warm-up Jan 1-2 by ``modelscale run pipeline`` (one backfill: keeps the test short) under
+    umask 027, then ``airflow dags test`` for each of Jan 3-4 on a fresh Airflow home, and checks of every task's
+    state and the tables.
 
-    Jan 1-2 warm up (train, score and monitor skipped), Jan 3 trains the first model, Jan 4 is not a training day
-    (train skipped, score and monitor run after it) and its monitoring breaches the performance floor: an alert,
-    the task succeeds; Jan 5 retrains on that request. Then the same monitor task with ``on_breach: fail`` fails,
+    The warm-up creates nothing other users may read (tables written by Hadoop, logs, the MLflow store). Jan 1-2
+    warm up (train, score and monitor skipped), Jan 3 trains the first model, Jan 4 is not a training day (train
+    skipped, score and monitor run after it) and its monitoring breaches the performance floor: an alert, the task
+    succeeds, and Jan 5's train is due on that request. Then the same monitor task with ``on_breach: fail`` fails,
     and a task whose Spark connection is not defined fails naming it."""
     from deltalake import DeltaTable
     from mlflow import MlflowClient
-
     from modelscale.catalog import Catalog
     from modelscale.config import load_config
     from modelscale.ingest.demo_data import write_landing
+    from modelscale.runner import build_context
     from modelscale.tracking.lineage import TRAIN_END_TAG
 
     home = tmp_path / "home"
@@ -194,8 +225,11 @@ def test_airflow_runs_a_week_with_skips_a_first_training_a_breach_and_its_retrai
 
     modelscale = str(Path(sys.executable).parent / "modelscale")
     warm_up = subprocess.run([modelscale, "run", "pipeline", "--start", str(DAY[0]), "--end", str(DAY[1])], env=env,
-                             capture_output=True, text=True, timeout=1800)
+                             umask=0o027, capture_output=True, text=True, timeout=1800)
     assert warm_up.returncode == 0, warm_up.stderr[-4000:]
+    assert "Delta engine: native" in warm_up.stderr  # Hadoop writes the tables (delta-rs writes with the umask anyway)
+    _check_nothing_open_to_others(home)
+
     assert airflow("db", "migrate").returncode == 0
     logs = {}
     for day in DAY[2:]:
@@ -213,7 +247,6 @@ def test_airflow_runs_a_week_with_skips_a_first_training_a_breach_and_its_retrai
     assert "Delta engine: native" in logs[DAY[2]] and "Delta engine: delta-rs" not in logs[DAY[2]]  # the CLI's
     assert "2013-01-04 train skipped: not a training day" in logs[DAY[3]]
     assert "monitoring alert:" in logs[DAY[3]] and "monitoring alert:" not in logs[DAY[2]]
-    assert "2013-01-05 train is due: monitoring breached on 2013-01-04 asked for a retraining" in logs[DAY[4]]
 
     for var in ("MODELSCALE_HOME", "MODELSCALE_CONF"):
         monkeypatch.setenv(var, env[var])
@@ -229,12 +262,11 @@ def test_airflow_runs_a_week_with_skips_a_first_training_a_breach_and_its_retrai
     assert dates("flights") == dates("features") == set(DAY) and dates("predictions") == set(DAY[2:])
     monitoring = rows("monitoring")
     breached = {(m["run_date"], m["metric"]) for m in monitoring if m["breached"] and m["kind"] != "slice"}
-    assert {m["run_date"] for m in monitoring} == set(DAY[2:]) and breached == {(DAY[3], "auc_roc"),
-                                                                                (DAY[4], "auc_roc")}
+    assert {m["run_date"] for m in monitoring} == set(DAY[2:]) and breached == {(DAY[3], "auc_roc")}
     store = f"sqlite:///{home}/mlflow/mlflow.db"
     client = MlflowClient(store, registry_uri=store)  # not the registry an earlier test of this process set
     versions = client.search_model_versions("name = 'flights_delay'")
-    assert sorted(client.get_run(v.run_id).data.tags[TRAIN_END_TAG] for v in versions) == [str(DAY[2]), str(DAY[4])]
+    assert [client.get_run(v.run_id).data.tags[TRAIN_END_TAG] for v in versions] == [str(DAY[2])]
     ops = client.search_runs([client.get_experiment_by_name("modelscale/flights_delay/operations").experiment_id])
     outcomes = {(r.data.tags["modelscale.run_date"], r.data.tags["modelscale.job"]): r.data.tags["modelscale.outcome"]
                 for r in ops}
@@ -242,10 +274,16 @@ def test_airflow_runs_a_week_with_skips_a_first_training_a_breach_and_its_retrai
     assert outcomes == warm_up_outcomes | {  # a breach is an alert to Airflow, a failed check to the operations log
         (str(day), job): "skipped" if state == "skipped" else "failed" if job == "monitor" and day > DAY[2] else "ok"
         for day in DAY[2:] for job, state in expected[day].items()}
+    # the next day is no training day, yet its train task is due: Jan 4's breach asked for a retraining
+    next_day = DAY[-1] + dt.timedelta(days=1)
+    ctx = build_context("local", "flights_delay", [next_day], config=cfg, spark=spark)
+    assert not is_training_day(ctx.pipeline.schedule, next_day)
+    assert skip_reason("train", ctx) is None  # (it points MLflow at this home's registry first)
+    assert retrain_requested(ctx, next_day) == DAY[3]
 
     # `tasks test` exits 0 whatever the task's outcome: its log says the state
     fail_conf = _week_conf(tmp_path / "conf-fail", on_breach="fail")
-    failed = airflow("tasks", "test", DAG_ID, "monitor", str(DAY[4]), MODELSCALE_CONF=str(fail_conf))
+    failed = airflow("tasks", "test", DAG_ID, "monitor", str(DAY[3]), MODELSCALE_CONF=str(fail_conf))
     out = failed.stdout + failed.stderr
     # the task failed: failed, or up_for_retry while schedule.retries leaves it another try
     assert "job monitor failed" in out and re.search(r"new_state=(failed|up_for_retry)\b", out), out[-4000:]
@@ -255,3 +293,16 @@ def test_airflow_runs_a_week_with_skips_a_first_training_a_breach_and_its_retrai
     assert "the Airflow connection 'no_such_conn' (MODELSCALE_SPARK_CONN) is not defined" in out, out[-4000:]
     assert "AIRFLOW_CONN_NO_SUCH_CONN=" in out and re.search(r"new_state=(failed|up_for_retry)\b", out)
     assert "defaulting to" not in out
+
+
+def _check_nothing_open_to_others(home: Path) -> None:
+    """Under umask 027 every file and folder a run created under ``home`` (the test made it and its landing
+    files) is closed to other users."""
+    created = list(home.rglob("*"))
+    kinds = {p.relative_to(home).parts[0] for p in created}
+    assert {"lakehouse", "mlflow", "logs"} <= kinds, kinds
+    assert any(p.name.endswith(".parquet") for p in created) and any(p.name == "summary.json" for p in created)
+    open_to_others = [f"{stat.filemode(p.lstat().st_mode)} {p}" for p in created
+                      if p.relative_to(home).parts[:1] != ("landing",) and not p.is_symlink()
+                      and p.lstat().st_mode & 0o007]
+    assert not open_to_others, "\n".join(open_to_others[:20])

@@ -14,10 +14,9 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from modelscale.config.models import SparkSettings
-from modelscale.delta.jars import EXTENSION_CONF, session_jars
+from modelscale.launch import launch_settings
 from modelscale.logs import get_logger
 from modelscale.secrets import SECRET_NAME_REGEX
-from modelscale.storage.jars import session_jars as s3a_jars
 
 log = get_logger("session")
 
@@ -48,7 +47,7 @@ def get_spark(settings: SparkSettings) -> SparkSession:
         log.info("connecting to Spark Connect at %s", settings.connect_url)
         builder = SparkSession.builder.remote(settings.connect_url)
         if not settings.connect_url.startswith("sc://"):  # pyspark starts this server: its JVM takes the jars
-            builder = _with_delta_jars(builder, settings).config(UMASK_CONF, _umask_mode())
+            builder = _with_launch_settings(builder, settings).config(UMASK_CONF, _umask_mode())
         spark = builder.getOrCreate()
         if settings.connect_url.startswith("sc://"):
             _fail_fast(spark)
@@ -69,7 +68,7 @@ def get_spark(settings: SparkSettings) -> SparkSession:
         .config("spark.redaction.regex", SECRET_NAME_REGEX)
         .config(UMASK_CONF, _umask_mode())
     )
-    builder = _with_delta_jars(builder, settings)
+    builder = _with_launch_settings(builder, settings)
     for key, value in {**BASE_CONF, **settings.conf}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
@@ -128,20 +127,10 @@ def _umask_mode() -> str:
     return f"{mask:03o}"
 
 
-def _with_delta_jars(builder: SparkSession.Builder, settings: SparkSettings) -> SparkSession.Builder:
-    """The native Delta jars and SQL extension on a session we start (see `modelscale.delta.jars`), and the S3A
-    connector's jars (`modelscale.storage.jars`). Delta's own jobs take the session's shuffle width: its log state
-    is read in 50 tasks by default, and VACUUM lists files in 10,000 (Spark's partition discovery parallelism): on
-    two cores a tiny table's VACUUM took 70 s."""
-    jars = session_jars(settings.delta_jars)
-    s3a = s3a_jars(settings.s3a_jars)
-    if s3a:
-        builder = builder.config("spark.jars", ",".join(jars + s3a))
-    if not jars:
-        return builder
-    width = str(settings.shuffle_partitions)
-    conf = {**EXTENSION_CONF, "spark.jars": ",".join(jars + s3a), "spark.databricks.delta.snapshotPartitions": width,
-            "spark.sql.sources.parallelPartitionDiscovery.parallelism": width}
+def _with_launch_settings(builder: SparkSession.Builder, settings: SparkSettings) -> SparkSession.Builder:
+    """The jars and static settings of `modelscale.launch` on a session we start."""
+    launch = launch_settings(settings)
+    conf = {"spark.jars": ",".join(launch.jars), **launch.conf} if launch.jars else launch.conf
     for key, value in conf.items():
         builder = builder.config(key, value)
     return builder

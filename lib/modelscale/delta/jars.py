@@ -41,8 +41,7 @@ def expected_versions() -> tuple[str, str]:
 
 
 def fetched_jars(folder: Path | None = None) -> list[str]:
-    """The jars `make setup` fetched into ``folder`` (default: the Delta jars' folder; none when it did not), for
-    launchers outside the jobs' environment: the Airflow DAG hands them to spark-submit."""
+    """The jars `make setup` fetched into ``folder`` (default: the Delta jars' folder; none when it did not)."""
     folder = folder or fetched_folder()
     manifest = read_manifest(folder)
     return [str(folder / name) for name in manifest["jars"]] if manifest else []
@@ -62,9 +61,10 @@ def folder_jars(folder: str, setting_key: str) -> list[str]:
     return jars
 
 
-def session_jars(setting: str) -> list[str]:
+def session_jars(setting: str, *, verify: bool = True) -> list[str]:
     """The jar paths for ``spark.delta_jars``: ``auto`` the fetched ones when they match the installed
-    packages, ``none`` nothing, anything else a folder whose jars are all used."""
+    packages, ``none`` nothing, anything else a folder whose jars are all used. ``verify=False`` takes the fetched
+    ones unchecked, for a launcher whose own environment has not the jobs' packages to check them against."""
     if setting == "none":
         return []
     if setting != "auto":
@@ -72,6 +72,8 @@ def session_jars(setting: str) -> list[str]:
     fetched = read_manifest(fetched_folder())
     if fetched is None:
         return []
+    if not verify:
+        return fetched_jars()
     delta_version, spark_minor = expected_versions()
     if (fetched.get("delta_version"), fetched.get("spark_minor")) != (delta_version, spark_minor):
         log.warning("the Delta jars in %s are for delta-spark %s on Spark %s, not the installed %s on %s: "

@@ -36,9 +36,10 @@ def hadoop_version() -> str:
     raise RuntimeError("pyspark ships no hadoop-client-api jar: cannot tell which hadoop-aws it needs")
 
 
-def session_jars(setting: str) -> list[str]:
+def session_jars(setting: str, *, verify: bool = True) -> list[str]:
     """The jar paths for ``spark.s3a_jars``: ``auto`` the fetched ones when their Hadoop is pyspark's, ``none``
-    nothing, anything else a folder whose jars are all used."""
+    nothing, anything else a folder whose jars are all used. ``verify=False`` takes the fetched ones unchecked, for a
+    launcher whose own environment has not pyspark's jars to check them against."""
     if setting == "none":
         return []
     if setting != "auto":
@@ -46,6 +47,8 @@ def session_jars(setting: str) -> list[str]:
     fetched = read_manifest(fetched_folder())
     if fetched is None:
         return []
+    if not verify:
+        return fetched_jars(fetched_folder())
     if fetched.get("hadoop_version") != hadoop_version():
         log.warning("the S3A jars in %s are for Hadoop %s, not pyspark's %s: not used (make setup fetches the right "
                     "ones)", fetched_folder(), fetched.get("hadoop_version"), hadoop_version())
