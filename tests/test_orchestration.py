@@ -197,6 +197,7 @@ def test_airflow_runs_days_with_skips_a_first_training_and_a_breach_that_asks_fo
     and a task whose Spark connection is not defined fails naming it."""
     from deltalake import DeltaTable
     from mlflow import MlflowClient
+
     from modelscale.catalog import Catalog
     from modelscale.config import load_config
     from modelscale.ingest.demo_data import write_landing

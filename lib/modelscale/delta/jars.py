@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
@@ -61,23 +62,34 @@ def folder_jars(folder: str, setting_key: str) -> list[str]:
     return jars
 
 
-def session_jars(setting: str, *, verify: bool = True) -> list[str]:
-    """The jar paths for ``spark.delta_jars``: ``auto`` the fetched ones when they match the installed
-    packages, ``none`` nothing, anything else a folder whose jars are all used. ``verify=False`` takes the fetched
-    ones unchecked, for a launcher whose own environment has not the jobs' packages to check them against."""
+def setting_jars(setting: str, setting_key: str, folder: Path, mismatch: Callable[[dict[str, object]], str | None],
+                 *, verify: bool = True) -> list[str]:
+    """The jar paths of a ``*_jars`` setting: ``none`` nothing, a folder all its jars, ``auto`` those `make setup`
+    fetched into ``folder`` unless ``mismatch`` (given the manifest) says how they differ from the installed packages:
+    then a warning and none. ``verify=False`` takes the fetched ones unchecked, for a launcher whose own environment
+    has not the jobs' packages to check them against (the Airflow scheduler's)."""
     if setting == "none":
         return []
     if setting != "auto":
-        return folder_jars(setting, "spark.delta_jars")
-    fetched = read_manifest(fetched_folder())
+        return folder_jars(setting, setting_key)
+    fetched = read_manifest(folder)
     if fetched is None:
         return []
-    if not verify:
-        return fetched_jars()
-    delta_version, spark_minor = expected_versions()
-    if (fetched.get("delta_version"), fetched.get("spark_minor")) != (delta_version, spark_minor):
-        log.warning("the Delta jars in %s are for delta-spark %s on Spark %s, not the installed %s on %s: "
-                    "not used (make setup fetches the right ones)", fetched_folder(), fetched.get("delta_version"),
-                    fetched.get("spark_minor"), delta_version, spark_minor)
+    if verify and (why := mismatch(fetched)):
+        log.warning("the %s: not used (make setup fetches the right ones)", why)
         return []
-    return fetched_jars()
+    return fetched_jars(folder)
+
+
+def session_jars(setting: str, *, verify: bool = True) -> list[str]:
+    """The jar paths for ``spark.delta_jars`` (`setting_jars`): the fetched ones must match the installed
+    delta-spark and pyspark."""
+
+    def mismatch(fetched: dict[str, object]) -> str | None:
+        delta_version, spark_minor = expected_versions()
+        if (fetched.get("delta_version"), fetched.get("spark_minor")) == (delta_version, spark_minor):
+            return None
+        return (f"Delta jars in {fetched_folder()} are for delta-spark {fetched.get('delta_version')} on Spark "
+                f"{fetched.get('spark_minor')}, not the installed {delta_version} on {spark_minor}")
+
+    return setting_jars(setting, "spark.delta_jars", fetched_folder(), mismatch, verify=verify)

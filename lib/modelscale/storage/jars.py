@@ -9,10 +9,7 @@ import os
 import re
 from pathlib import Path
 
-from modelscale.delta.jars import fetched_jars, folder_jars, read_manifest
-from modelscale.logs import get_logger
-
-log = get_logger("storage")
+from modelscale.delta.jars import setting_jars
 
 FOLDER_ENV = "MODELSCALE_S3A_JARS_DIR"
 _HADOOP_JAR = re.compile(r"^hadoop-client-api-(?P<version>[\d.]+)\.jar$")
@@ -37,20 +34,13 @@ def hadoop_version() -> str:
 
 
 def session_jars(setting: str, *, verify: bool = True) -> list[str]:
-    """The jar paths for ``spark.s3a_jars``: ``auto`` the fetched ones when their Hadoop is pyspark's, ``none``
-    nothing, anything else a folder whose jars are all used. ``verify=False`` takes the fetched ones unchecked, for a
-    launcher whose own environment has not pyspark's jars to check them against."""
-    if setting == "none":
-        return []
-    if setting != "auto":
-        return folder_jars(setting, "spark.s3a_jars")
-    fetched = read_manifest(fetched_folder())
-    if fetched is None:
-        return []
-    if not verify:
-        return fetched_jars(fetched_folder())
-    if fetched.get("hadoop_version") != hadoop_version():
-        log.warning("the S3A jars in %s are for Hadoop %s, not pyspark's %s: not used (make setup fetches the right "
-                    "ones)", fetched_folder(), fetched.get("hadoop_version"), hadoop_version())
-        return []
-    return fetched_jars(fetched_folder())
+    """The jar paths for ``spark.s3a_jars`` (`modelscale.delta.jars.setting_jars`): the fetched ones must be for
+    pyspark's Hadoop."""
+
+    def mismatch(fetched: dict[str, object]) -> str | None:
+        if fetched.get("hadoop_version") == hadoop_version():
+            return None
+        return (f"S3A jars in {fetched_folder()} are for Hadoop {fetched.get('hadoop_version')}, "
+                f"not pyspark's {hadoop_version()}")
+
+    return setting_jars(setting, "spark.s3a_jars", fetched_folder(), mismatch, verify=verify)
